@@ -1,0 +1,19 @@
+// The `kindred` subcommands. Each add_* registers one subcommand (its options and the callback
+// that runs it) on the top-level app. Callbacks throw on failure; main() turns any exception into
+// a one-line message on stderr and exit code 1.
+#pragma once
+
+namespace CLI {
+class App;
+}
+
+namespace kindred::cli {
+
+void add_run_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_logits_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
+void add_pull_command(CLI::App& app);
+
+}  // namespace kindred::cli

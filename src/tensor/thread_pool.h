@@ -1,0 +1,53 @@
+// A fixed pool of worker threads that run one data-parallel loop at a time.
+// The calling thread takes part in the work, so ThreadPool(1) runs everything inline.
+// parallel_for is not re-entrant and must be called from one thread at a time; it allocates
+// nothing per call, so it is safe on the per-token hot path.
+#pragma once
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace kindred {
+
+class ThreadPool {
+ public:
+  // n_threads <= 0 picks the number of hardware threads.
+  explicit ThreadPool(int n_threads = 0);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int size() const { return n_threads_; }
+
+  // Calls fn(task, thread) for every task in [0, n_tasks); thread is in [0, size()).
+  // Tasks are handed out dynamically, so uneven tasks balance across threads.
+  template <typename Fn>
+  void parallel_for(int64_t n_tasks, Fn&& fn) {
+    run(n_tasks, [](void* ctx, int64_t task, int thread) { (*static_cast<Fn*>(ctx))(task, thread); },
+        &fn);
+  }
+
+ private:
+  using TaskFn = void (*)(void* ctx, int64_t task, int thread);
+  void run(int64_t n_tasks, TaskFn fn, void* ctx);
+  void worker_loop(int thread);
+  void work(int thread);
+
+  int n_threads_;
+  std::vector<std::thread> workers_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  uint64_t generation_ = 0;  // bumped once per parallel_for
+  int busy_workers_ = 0;
+  bool stopping_ = false;
+  TaskFn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  int64_t n_tasks_ = 0;
+  std::atomic<int64_t> next_task_{0};
+};
+
+}  // namespace kindred
