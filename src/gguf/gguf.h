@@ -19,6 +19,7 @@
 //   padding to `general.alignment` (u32 metadata, default 32, a power of two)
 //   data section: tensor bytes at their offsets
 //
+// A key repeated with the identical value is accepted once; any other duplicate is an error.
 // The reader trusts nothing: every count, length and offset is checked against the bytes that
 // remain before it is used, and each problem raises GgufError naming the field.
 #pragma once
