@@ -1,0 +1,52 @@
+#include "engine/context.h"
+
+#include <algorithm>
+
+namespace kindred {
+namespace {
+
+int choose_n_ctx(const ModelConfig& c, int requested) {
+  if (requested < 0) throw ModelError("context length must not be negative");
+  if (requested > 0) return requested;
+  return std::min(c.n_ctx_train, 4096);
+}
+
+}  // namespace
+
+Context::Context(const Model& model, ContextParams params)
+    : model_(model),
+      params_(params),
+      pool_(params.n_threads),
+      cache_(model.config(), choose_n_ctx(model.config(), params.n_ctx)) {
+  if (params_.n_batch <= 0) throw ModelError("batch size must be positive");
+}
+
+std::span<const float> Context::eval(std::span<const int32_t> tokens) {
+  const size_t n_vocab = static_cast<size_t>(model_.config().n_vocab);
+  logits_.resize(n_vocab);
+  for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(params_.n_batch)) {
+    const auto chunk = tokens.subspan(start, std::min<size_t>(params_.n_batch, tokens.size() - start));
+    model_.forward(chunk, n_past_, cache_, act_, pool_, logits_);
+    n_past_ += static_cast<int>(chunk.size());
+  }
+  return logits_;
+}
+
+std::span<const float> Context::eval_all(std::span<const int32_t> tokens) {
+  const size_t n_vocab = static_cast<size_t>(model_.config().n_vocab);
+  logits_.resize(n_vocab * tokens.size());
+  for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(params_.n_batch)) {
+    const size_t count = std::min<size_t>(params_.n_batch, tokens.size() - start);
+    model_.forward(tokens.subspan(start, count), n_past_, cache_, act_, pool_,
+                   std::span<float>(logits_).subspan(start * n_vocab, count * n_vocab), true);
+    n_past_ += static_cast<int>(count);
+  }
+  return logits_;
+}
+
+void Context::truncate(int n) {
+  if (n < 0 || n > n_past_) throw ModelError("cannot truncate a sequence of " + std::to_string(n_past_) + " to " + std::to_string(n));
+  n_past_ = n;
+}
+
+}  // namespace kindred

@@ -1,0 +1,45 @@
+// One sequence being run through a model: its KV cache, activation buffers, thread pool and
+// position. Not thread-safe; use one Context per concurrent sequence.
+#pragma once
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "model/model.h"
+
+namespace kindred {
+
+struct ContextParams {
+  int n_ctx = 0;          // 0: the model's training context, capped at 4096
+  int n_threads = 0;      // 0: all hardware threads
+  int n_batch = 512;      // prompt tokens per forward call
+};
+
+class Context {
+ public:
+  Context(const Model& model, ContextParams params);
+
+  const Model& model() const { return model_; }
+  int n_ctx() const { return cache_.n_ctx(); }
+  int n_past() const { return n_past_; }
+  ThreadPool& pool() { return pool_; }
+
+  // Appends tokens to the sequence and returns the logits after the last one.
+  std::span<const float> eval(std::span<const int32_t> tokens);
+  // Appends tokens and returns logits for every one of them (n_tokens × n_vocab).
+  std::span<const float> eval_all(std::span<const int32_t> tokens);
+  // Forgets everything from position n on (n <= n_past).
+  void truncate(int n);
+  void reset() { truncate(0); }
+
+ private:
+  const Model& model_;
+  ContextParams params_;
+  ThreadPool pool_;
+  KvCache cache_;
+  Activations act_;
+  std::vector<float> logits_;
+  int n_past_ = 0;
+};
+
+}  // namespace kindred

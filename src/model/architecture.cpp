@@ -1,0 +1,218 @@
+// Which architectures Kindred runs, how each maps onto the shared decoder's flags, and loading
+// their weights from GGUF with every shape checked against the configuration.
+#include <array>
+#include <cmath>
+
+#include "model/model.h"
+#include "tensor/quants.h"
+
+namespace kindred {
+namespace {
+
+struct ArchTraits {
+  std::string_view name;
+  RopeLayout rope_layout;
+  bool qkv_bias;  // q/k/v biases are required
+  bool qk_norm;   // per-head RMSNorm of q and k is required
+};
+
+// Model differences are configuration: a new dense architecture is a row here.
+constexpr std::array kArchs = {
+    ArchTraits{"llama", RopeLayout::Normal, false, false},    // Llama 2/3, Mistral, TinyLlama
+    ArchTraits{"mistral", RopeLayout::Normal, false, false},
+    ArchTraits{"qwen2", RopeLayout::NeoX, true, false},
+    ArchTraits{"qwen3", RopeLayout::NeoX, false, true},
+};
+
+const ArchTraits& arch_traits(const std::string& arch) {
+  for (const auto& a : kArchs) {
+    if (a.name == arch) return a;
+  }
+  std::string known;
+  for (const auto& a : kArchs) known += (known.empty() ? "" : ", ") + std::string(a.name);
+  throw ModelError("unsupported architecture '" + arch + "' (supported: " + known + ")");
+}
+
+int positive(const gguf::File& f, const std::string& key, int fallback = -1) {
+  uint32_t v;
+  try {
+    v = fallback >= 0 ? f.get_u32_or(key, static_cast<uint32_t>(fallback)) : f.get_u32(key);
+  } catch (const gguf::GgufError& e) {
+    throw ModelError(e.what());
+  }
+  if (v == 0 || v > (1u << 24)) throw ModelError("metadata '" + key + "' is " + std::to_string(v) + ", out of range");
+  return static_cast<int>(v);
+}
+
+std::string shape_string(const TensorView& t) {
+  std::string s = "[";
+  for (int d = 0; d < t.n_dims; ++d) s += (d ? ", " : "") + std::to_string(t.ne[d]);
+  return s + "]";
+}
+
+class WeightBinder {
+ public:
+  explicit WeightBinder(const gguf::File& f) : file_(f) {}
+
+  // The tensor with this name and exactly this shape (innermost first), of a type Kindred computes.
+  TensorView required(const std::string& name, std::initializer_list<int64_t> shape) const {
+    const gguf::TensorInfo* info = file_.find_tensor(name);
+    if (!info) throw ModelError("missing tensor '" + name + "'");
+    return checked(file_.view(*info), shape);
+  }
+
+  TensorView optional(const std::string& name, std::initializer_list<int64_t> shape) const {
+    const gguf::TensorInfo* info = file_.find_tensor(name);
+    return info ? checked(file_.view(*info), shape) : TensorView{};
+  }
+
+ private:
+  static TensorView checked(TensorView t, std::initializer_list<int64_t> shape) {
+    std::array<int64_t, 4> want = {1, 1, 1, 1};
+    size_t d = 0;
+    for (int64_t n : shape) want[d++] = n;
+    if (t.ne != want) {
+      std::string expected = "[";
+      d = 0;
+      for (int64_t n : shape) expected += (d++ ? ", " : "") + std::to_string(n);
+      throw ModelError("tensor '" + t.name + "' has shape " + shape_string(t) + ", expected " + expected + "]");
+    }
+    if (!dtype_info(t.type).computable) {
+      throw ModelError("tensor '" + t.name + "' has type " + std::string(dtype_name(t.type)) +
+                       ", which Kindred cannot compute with yet");
+    }
+    return t;
+  }
+  const gguf::File& file_;
+};
+
+}  // namespace
+
+ModelConfig read_model_config(const gguf::File& f) {
+  ModelConfig c;
+  try {
+    c.arch = f.get_string("general.architecture");
+  } catch (const gguf::GgufError& e) {
+    throw ModelError(e.what());
+  }
+  const ArchTraits& traits = arch_traits(c.arch);
+  const std::string p = c.arch + ".";
+  c.n_embd = positive(f, p + "embedding_length");
+  c.n_layer = positive(f, p + "block_count");
+  c.n_head = positive(f, p + "attention.head_count");
+  c.n_head_kv = positive(f, p + "attention.head_count_kv", c.n_head);
+  c.n_ff = positive(f, p + "feed_forward_length");
+  c.n_ctx_train = positive(f, p + "context_length", 2048);
+  if (c.n_head % c.n_head_kv != 0) {
+    throw ModelError("attention.head_count " + std::to_string(c.n_head) + " is not a multiple of head_count_kv " +
+                     std::to_string(c.n_head_kv));
+  }
+  c.head_dim = positive(f, p + "attention.key_length", c.n_embd / c.n_head);
+  if (positive(f, p + "attention.value_length", c.head_dim) != c.head_dim) {
+    throw ModelError("attention.value_length differs from key_length, which Kindred does not support");
+  }
+  c.rms_eps = f.get_f32_or(p + "attention.layer_norm_rms_epsilon", 1e-5f);
+  if (!(c.rms_eps > 0.0f && c.rms_eps < 1.0f)) throw ModelError("attention.layer_norm_rms_epsilon is out of range");
+  if (const auto* tokens = f.find("tokenizer.ggml.tokens")) c.n_vocab = static_cast<int>(tokens->as_array().size());
+  c.n_vocab = positive(f, p + "vocab_size", c.n_vocab > 0 ? c.n_vocab : -1);
+
+  RopeConfig& r = c.rope;
+  r.layout = traits.rope_layout;
+  r.n_dims = positive(f, p + "rope.dimension_count", c.head_dim);
+  if (r.n_dims > c.head_dim || r.n_dims % 2 != 0) throw ModelError("rope.dimension_count must be even and at most the head size");
+  r.freq_base = f.get_f32_or(p + "rope.freq_base", 10000.0f);
+  if (!(r.freq_base > 1.0f) || !std::isfinite(r.freq_base)) throw ModelError("rope.freq_base is out of range");
+  std::string scaling = f.get_string_or(p + "rope.scaling.type", "none");
+  float factor = f.get_f32_or(p + "rope.scaling.factor", 0.0f);
+  if (const float linear = f.get_f32_or(p + "rope.scale_linear", 0.0f); linear > 0.0f && scaling == "none") {
+    scaling = "linear";  // the older key for linear scaling
+    factor = linear;
+  }
+  if (scaling == "none") {
+    r.scaling = RopeScaling::None;
+  } else if (scaling == "linear" || scaling == "yarn") {
+    if (!(factor >= 1.0f) || !std::isfinite(factor)) throw ModelError("rope.scaling.factor must be at least 1 for " + scaling);
+    r.scaling = scaling == "linear" ? RopeScaling::Linear : RopeScaling::Yarn;
+    r.freq_scale = 1.0f / factor;
+  } else {
+    throw ModelError("unsupported rope.scaling.type '" + scaling + "'");
+  }
+  r.n_ctx_orig = positive(f, p + "rope.scaling.original_context_length", c.n_ctx_train);
+  if (r.scaling == RopeScaling::Yarn) {
+    r.ext_factor = f.get_f32_or(p + "rope.scaling.yarn_ext_factor", 1.0f);
+    r.attn_factor = f.get_f32_or(p + "rope.scaling.yarn_attn_factor", 1.0f);
+    r.beta_fast = f.get_f32_or(p + "rope.scaling.yarn_beta_fast", 32.0f);
+    r.beta_slow = f.get_f32_or(p + "rope.scaling.yarn_beta_slow", 1.0f);
+  }
+  c.qkv_bias = traits.qkv_bias;
+  c.qk_norm = traits.qk_norm;
+  return c;
+}
+
+std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
+  std::unique_ptr<Model> m(new Model());
+  m->file_ = std::move(file);
+  m->config_ = read_model_config(*m->file_);
+  const ModelConfig& c = m->config_;
+  const WeightBinder bind(*m->file_);
+  const int64_t q_dim = static_cast<int64_t>(c.n_head) * c.head_dim;
+  const int64_t kv_dim = static_cast<int64_t>(c.n_head_kv) * c.head_dim;
+
+  ModelWeights& w = m->weights_;
+  w.token_embd = bind.required("token_embd.weight", {c.n_embd, c.n_vocab});
+  w.output_norm = bind.required("output_norm.weight", {c.n_embd});
+  w.output = bind.optional("output.weight", {c.n_embd, c.n_vocab});
+  if (!w.output.data) w.output = w.token_embd;  // tied embeddings
+  w.layers.resize(c.n_layer);
+  for (int l = 0; l < c.n_layer; ++l) {
+    const std::string b = "blk." + std::to_string(l) + ".";
+    LayerWeights& L = w.layers[l];
+    L.attn_norm = bind.required(b + "attn_norm.weight", {c.n_embd});
+    L.wq = bind.required(b + "attn_q.weight", {c.n_embd, q_dim});
+    L.wk = bind.required(b + "attn_k.weight", {c.n_embd, kv_dim});
+    L.wv = bind.required(b + "attn_v.weight", {c.n_embd, kv_dim});
+    L.wo = bind.required(b + "attn_output.weight", {q_dim, c.n_embd});
+    // Biases are required where the architecture defines them and honoured wherever present.
+    auto bias = [&](const std::string& name, int64_t n) {
+      return c.qkv_bias ? bind.required(b + name, {n}) : bind.optional(b + name, {n});
+    };
+    L.bq = bias("attn_q.bias", q_dim);
+    L.bk = bias("attn_k.bias", kv_dim);
+    L.bv = bias("attn_v.bias", kv_dim);
+    if (c.qk_norm) {
+      L.q_norm = bind.required(b + "attn_q_norm.weight", {c.head_dim});
+      L.k_norm = bind.required(b + "attn_k_norm.weight", {c.head_dim});
+    }
+    L.ffn_norm = bind.required(b + "ffn_norm.weight", {c.n_embd});
+    L.ffn_gate = bind.required(b + "ffn_gate.weight", {c.n_embd, c.n_ff});
+    L.ffn_up = bind.required(b + "ffn_up.weight", {c.n_embd, c.n_ff});
+    L.ffn_down = bind.required(b + "ffn_down.weight", {c.n_ff, c.n_embd});
+  }
+  // The forward pass reads vectors (norms, biases) as floats; convert any stored otherwise.
+  auto as_f32 = [&w](TensorView& t) {
+    if (!t.data || t.type == DType::F32) return;
+    std::vector<float>& values = w.converted_f32.emplace_back(static_cast<size_t>(t.elements()));
+    dequantize_row(t.type, t.data, values.data(), t.elements());
+    t.type = DType::F32;
+    t.data = values.data();
+  };
+  as_f32(w.output_norm);
+  for (LayerWeights& L : w.layers) {
+    for (TensorView* t : {&L.attn_norm, &L.ffn_norm, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm}) as_f32(*t);
+  }
+  if (const TensorView freqs = bind.optional("rope_freqs.weight", {c.rope.n_dims / 2}); freqs.data) {
+    w.rope_freq_factors.resize(c.rope.n_dims / 2);
+    dequantize_row(freqs.type, freqs.data, w.rope_freq_factors.data(), c.rope.n_dims / 2);
+  }
+  return m;
+}
+
+KvCache::KvCache(const ModelConfig& config, int n_ctx)
+    : n_ctx_(n_ctx), kv_dim_(config.n_head_kv * config.head_dim) {
+  if (n_ctx <= 0) throw ModelError("context length must be positive");
+  const size_t n = static_cast<size_t>(config.n_layer) * n_ctx * kv_dim_;
+  k_.assign(n, 0.0f);
+  v_.assign(n, 0.0f);
+}
+
+}  // namespace kindred

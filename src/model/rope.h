@@ -1,0 +1,22 @@
+// Rotary position embeddings (RoFormer), in both layouts, with linear and YaRN context scaling
+// (Peng et al. 2023) and optional per-frequency factors (Llama 3.1's rope_freqs).
+#pragma once
+#include <span>
+#include <vector>
+
+#include "model/model.h"
+
+namespace kindred {
+
+// Precomputed cos/sin for one position: n_dims/2 pairs.
+struct RopeAngles {
+  std::vector<float> cos, sin;
+};
+
+// Angles at position pos. freq_factors (n_dims/2 values) divide the frequencies when given.
+void rope_angles(const RopeConfig& rope, int pos, std::span<const float> freq_factors, RopeAngles& out);
+
+// Rotates the first rope.n_dims values of each of n_heads heads of width head_dim in place.
+void apply_rope(const RopeConfig& rope, const RopeAngles& angles, float* x, int n_heads, int head_dim);
+
+}  // namespace kindred
