@@ -79,7 +79,9 @@ std::vector<uint8_t> make_tiny_model(const TinyModelSpec& s) {
   }
   static const char* kWords[] = {"\xE2\x96\x81", "e", "t", "a", "o", "n", "\xE2\x96\x81t", "he", "\xE2\x96\x81the", "in"};
   for (int i = 0; static_cast<int>(tokens.size()) < s.n_vocab; ++i) {
-    tokens.push_back(i < 10 ? std::string(kWords[i]) : "w" + std::to_string(i));
+    std::string word = i < 10 ? kWords[i] : "w";
+    if (i >= 10) word += std::to_string(i);
+    tokens.push_back(word);
     types.push_back(1);
   }
   std::vector<float> scores(tokens.size());
