@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <mutex>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace kindred {
@@ -26,8 +27,9 @@ class ThreadPool {
   // Tasks are handed out dynamically, so uneven tasks balance across threads.
   template <typename Fn>
   void parallel_for(int64_t n_tasks, Fn&& fn) {
-    run(n_tasks, [](void* ctx, int64_t task, int thread) { (*static_cast<Fn*>(ctx))(task, thread); },
-        &fn);
+    using F = std::remove_reference_t<Fn>;
+    run(n_tasks, [](void* ctx, int64_t task, int thread) { (*static_cast<F*>(ctx))(task, thread); },
+        const_cast<void*>(static_cast<const void*>(&fn)));
   }
 
  private:
