@@ -13,7 +13,9 @@
 //               wv (layer, n_kv_heads·head_size, dim)
 //               wo (layer, dim, n_heads·head_size)
 //               rms_ffn_weight (layer, dim)
-//               w1 (layer, hidden_dim, dim)  w2 (layer, dim, hidden_dim)  w3 (layer, hidden_dim, dim)
+//               w1 (layer, hidden_dim, dim)
+//               w2 (layer, dim, hidden_dim)
+//               w3 (layer, hidden_dim, dim)
 //               rms_final_weight (dim)
 //               freq_cis_real, freq_cis_imag (seq_len, head_size/2) each: optional, ignored
 //               wcls (vocab, dim): only when vocab_size < 0
