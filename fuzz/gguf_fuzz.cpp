@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const File f = File::from_memory(data, size);
     for (const TensorInfo& t : f.tensors()) {
       if (f.data_offset() + t.offset + t.bytes > size) std::abort();
-      const TensorView v = f.view(t);
+      const kindred::TensorView v = f.view(t);
       volatile uint8_t sink = 0;
       if (t.bytes > 0) sink = static_cast<const uint8_t*>(v.data)[t.bytes - 1];
       (void)sink;

@@ -1,6 +1,8 @@
 // Half-precision conversions, CPU feature detection and the per-ISA kernel tables.
 #include "tensor/quants.h"
 
+#include <cpuid.h>
+
 #include <array>
 #include <atomic>
 #include <cstring>
@@ -82,13 +84,18 @@ bf16_t f32_to_bf16(float f) {
 
 namespace {
 
+// F16C through CPUID leaf 1 (ECX bit 29): clang's __builtin_cpu_supports lacks "f16c".
+bool cpu_has_f16c() {
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+}
+
 bool cpu_has(Isa isa) {
   switch (isa) {
     case Isa::Scalar:
       return true;
     case Isa::Avx2:
-      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-             __builtin_cpu_supports("f16c");
+      return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
     case Isa::Avx512:
       // The AVX-512 files also use AVX2/FMA/F16C instructions for their 256-bit parts.
       return cpu_has(Isa::Avx2) && __builtin_cpu_supports("avx512f") &&
