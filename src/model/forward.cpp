@@ -44,7 +44,7 @@ void attention(const ModelConfig& c, KvCache& cache, int layer, int pos, int n_t
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
   const int n_ctx_needed = pos + n_tokens;
   grow(scores, static_cast<size_t>(pool.size()) * n_ctx_needed);
-  pool.parallel_for(static_cast<int64_t>(n_tokens) * c.n_head, [&](int64_t task, int thread) {
+  auto attend = [&](int64_t task, int thread) {
     const int t = static_cast<int>(task / c.n_head);
     const int h = static_cast<int>(task % c.n_head);
     const int kvh = h / group;
@@ -71,7 +71,14 @@ void attention(const ModelConfig& c, KvCache& cache, int layer, int pos, int n_t
       const float p = s[j] / sum;
       for (int i = 0; i < hd; ++i) o[i] += p * v[i];
     }
-  });
+  };
+  const int64_t n_tasks = static_cast<int64_t>(n_tokens) * c.n_head;
+  // Short contexts are cheaper on one thread than the hand-off to the pool.
+  if (n_tasks * n_ctx_needed * hd < (1 << 18)) {
+    for (int64_t task = 0; task < n_tasks; ++task) attend(task, 0);
+  } else {
+    pool.parallel_for(n_tasks, attend);
+  }
 }
 
 }  // namespace
@@ -108,7 +115,10 @@ void Model::forward(std::span<const int32_t> tokens, int pos, KvCache& cache, Ac
   // Token embeddings.
   for (int t = 0; t < n; ++t) get_row(w.token_embd, tokens[t], x + t * E);
 
-  RopeAngles angles;
+  // Rotation angles depend only on the position: compute them once for all layers.
+  if (act.rope.size() < N) act.rope.resize(N);
+  for (int t = 0; t < n; ++t) rope_angles(c.rope, pos + t, w.rope_freq_factors, act.rope[t]);
+
   for (int l = 0; l < c.n_layer; ++l) {
     const LayerWeights& L = w.layers[l];
 
@@ -127,9 +137,8 @@ void Model::forward(std::span<const int32_t> tokens, int pos, KvCache& cache, Ac
         for (int h = 0; h < c.n_head; ++h) rms_norm(q + h * hd, f32_data(L.q_norm), q + h * hd, hd, c.rms_eps);
         for (int h = 0; h < c.n_head_kv; ++h) rms_norm(k + h * hd, f32_data(L.k_norm), k + h * hd, hd, c.rms_eps);
       }
-      rope_angles(c.rope, pos + t, w.rope_freq_factors, angles);
-      apply_rope(c.rope, angles, q, c.n_head, hd);
-      apply_rope(c.rope, angles, k, c.n_head_kv, hd);
+      apply_rope(c.rope, act.rope[t], q, c.n_head, hd);
+      apply_rope(c.rope, act.rope[t], k, c.n_head_kv, hd);
       std::copy(k, k + kv_dim, cache.keys(l, pos + t));
       std::copy(act.v.data() + t * kv_dim, act.v.data() + (t + 1) * kv_dim, cache.values(l, pos + t));
     }

@@ -73,6 +73,11 @@ struct ModelWeights {
   std::vector<std::vector<float>> converted_f32;
 };
 
+// Precomputed cos/sin for one position: n_dims/2 pairs.
+struct RopeAngles {
+  std::vector<float> cos, sin;
+};
+
 // Keys and values of every layer for one sequence, in float. Positions [0, n_ctx).
 class KvCache {
  public:
@@ -94,6 +99,7 @@ class KvCache {
 struct Activations {
   int capacity = 0;
   std::vector<float> x, xb, q, k, v, attn_out, gate, up, scores, logits;
+  std::vector<RopeAngles> rope;  // per token of the batch
   MatmulScratch matmul;
 };
 

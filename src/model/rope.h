@@ -8,11 +8,6 @@
 
 namespace kindred {
 
-// Precomputed cos/sin for one position: n_dims/2 pairs.
-struct RopeAngles {
-  std::vector<float> cos, sin;
-};
-
 // Angles at position pos. freq_factors (n_dims/2 values) divide the frequencies when given.
 void rope_angles(const RopeConfig& rope, int pos, std::span<const float> freq_factors, RopeAngles& out);
 

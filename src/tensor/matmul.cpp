@@ -12,6 +12,9 @@ namespace {
 // Weight bytes a chunk of rows should stay under so it sits in L2 while every token of a
 // batch streams past it.
 constexpr size_t kChunkBytes = 256 * 1024;
+// About 20 µs of single-thread work: the cost of handing a loop to the pool and waiting for it.
+constexpr int64_t kMinParallelWork = 1 << 18;
+
 // Tokens per pass over a chunk: their activations (a few KiB each) stay in L1/L2 too.
 constexpr int64_t kTokenBlock = 16;
 
@@ -56,10 +59,12 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
 
   // Chunks of output rows: small enough to stay in cache and to give every thread several
   // (tasks are handed out dynamically, so uneven progress balances), never below one row.
-  const int64_t threads = pool.size();
+  // Below kMinParallelWork multiply-adds, waking the other threads costs more than it saves.
+  const bool small = rows * cols * n_tokens < kMinParallelWork;
+  const int64_t threads = small ? 1 : pool.size();
   const int64_t by_balance = (rows + 4 * threads - 1) / (4 * threads);
   const int64_t by_cache = std::max<int64_t>(1, static_cast<int64_t>(kChunkBytes / w_stride));
-  const int64_t rows_per_chunk = std::max<int64_t>(1, std::min(by_balance, by_cache));
+  const int64_t rows_per_chunk = small ? rows : std::max<int64_t>(1, std::min(by_balance, by_cache));
   const int64_t n_chunks = (rows + rows_per_chunk - 1) / rows_per_chunk;
   const auto* wbase = static_cast<const uint8_t*>(w.data);
   auto vec_dot = k.vec_dot;

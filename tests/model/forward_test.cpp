@@ -4,6 +4,7 @@
 #include "engine/context.h"
 #include "model/model.h"
 #include "reference_forward.h"
+#include "test_data.h"
 #include "tensor/quants.h"
 #include "tiny_model.h"
 
@@ -122,6 +123,23 @@ TEST(Forward, GqaTiedEmbeddingsAndRopeScaling) {
     const auto logits = ctx.eval(tokens);
     EXPECT_LT(test::relative_error(std::vector<float>(logits.begin(), logits.end()), expected.back()), 1e-4)
         << spec.arch << " scaling " << spec.rope_scaling << " kv heads " << spec.n_head_kv;
+  }
+}
+
+// A GGUF written by other tools (F16 matrices, the full Llama 2 vocabulary, random weights).
+TEST(Forward, ThirdPartyTinyRandomLlamaMatchesReference) {
+  KINDRED_REQUIRE_SHARED_DATA(data);
+  auto file = std::make_shared<const gguf::File>(
+      gguf::File::open(data / "models/llama-2-tiny-random/llama-2-tiny-random.gguf"));
+  auto model = Model::load(file);
+  const std::vector<int32_t> tokens = {1, 450, 4996, 17354, 1701, 432, 17204, 975, 278, 17366, 11203};
+  const auto expected = test::reference_logits(*file, tokens);
+  Context ctx(*model, {.n_ctx = 32, .n_threads = 2});
+  const auto logits = ctx.eval_all(tokens);
+  const size_t V = static_cast<size_t>(model->config().n_vocab);
+  for (size_t t = 0; t < tokens.size(); ++t) {
+    std::vector<float> got(logits.begin() + t * V, logits.begin() + (t + 1) * V);
+    EXPECT_LT(test::relative_error(got, expected[t]), tolerance(DType::F16)) << "position " << t;
   }
 }
 

@@ -100,3 +100,27 @@ TEST(Stories260K, ConvertedCheckpointMatchesLlama2c) {
 
 }  // namespace
 }  // namespace kindred
+
+namespace kindred {
+namespace {
+
+// The F16 conversion (llama-quantize) keeps llama2.c's greedy text for its first 40 tokens; the
+// fixture's provenance documents that figure for llama.cpp too.
+TEST(Stories260K, F16GgufKeepsTheGreedyStart) {
+  KINDRED_REQUIRE_SHARED_DATA(data);
+  const auto dir = data / "models/stories260K";
+  const Golden g = read_golden(dir / "golden");
+  auto file = std::make_shared<const gguf::File>(gguf::File::open(dir / "stories260K-F16.gguf"));
+  auto model = Model::load(file);
+  auto tok = Tokenizer::from_gguf(*file);
+  const auto prompt = tok->encode("Once upon a time", true, false);
+  Context ctx(*model, {.n_ctx = 512, .n_threads = 2});
+  Sampler greedy({.temperature = 0.0f}, model->config().n_vocab);
+  const GenerateResult r = generate(ctx, *tok, greedy, prompt, {.n_predict = 40, .ignore_eos = true});
+  const std::vector<int32_t> want(g.ids.begin() + static_cast<long>(prompt.size()),
+                                  g.ids.begin() + static_cast<long>(prompt.size()) + 40);
+  EXPECT_EQ(r.tokens, want);
+}
+
+}  // namespace
+}  // namespace kindred
