@@ -5,6 +5,7 @@
 #include <span>
 #include <vector>
 
+#include "model/kv_cache.h"
 #include "model/model.h"
 
 namespace kindred {
