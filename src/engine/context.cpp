@@ -1,6 +1,7 @@
 #include "engine/context.h"
 
 #include <algorithm>
+#include <string>
 
 namespace kindred {
 namespace {
@@ -17,7 +18,7 @@ Context::Context(const Model& model, ContextParams params)
     : model_(model),
       params_(params),
       pool_(params.n_threads),
-      cache_(model.config(), choose_n_ctx(model.config(), params.n_ctx)) {
+      cache_(model.config(), choose_n_ctx(model.config(), params.n_ctx), params.kv_type) {
   if (params_.n_batch <= 0) throw ModelError("batch size must be positive");
 }
 
@@ -47,6 +48,16 @@ std::span<const float> Context::eval_all(std::span<const int32_t> tokens) {
 void Context::truncate(int n) {
   if (n < 0 || n > n_past_) throw ModelError("cannot truncate a sequence of " + std::to_string(n_past_) + " to " + std::to_string(n));
   n_past_ = n;
+}
+
+void Context::shift(int n_keep, int n_discard) {
+  if (n_keep < 0 || n_discard <= 0 || n_keep > n_past_ || n_discard > n_past_ - n_keep) {
+    throw ModelError("cannot shift the context: keeping " + std::to_string(n_keep) + " and discarding " +
+                     std::to_string(n_discard) + " positions needs 0 <= keep, 0 < discard and keep + discard <= " +
+                     std::to_string(n_past_) + " (the positions evaluated so far)");
+  }
+  cache_.shift(model_.config(), model_.weights().rope_freq_factors, n_keep, n_discard, n_past_);
+  n_past_ -= n_discard;
 }
 
 }  // namespace kindred

@@ -14,6 +14,9 @@ struct ContextParams {
   int n_ctx = 0;          // 0: the model's training context, capped at 4096
   int n_threads = 0;      // 0: all hardware threads
   int n_batch = 512;      // prompt tokens per forward call
+  // KV cache element type: F16 halves the memory of F32 at ~1e-3 relative error; Q8_0 (34 bytes per
+  // 32 values) nearly halves it again; F32 is exact (what reference comparisons use).
+  DType kv_type = DType::F16;
 };
 
 class Context {
@@ -32,6 +35,13 @@ class Context {
   // Forgets everything from position n on (n <= n_past).
   void truncate(int n);
   void reset() { truncate(0); }
+  // Context shift, for chats longer than n_ctx: keeps positions [0, n_keep) (the prompt prefix and
+  // attention-sink tokens), forgets the next n_discard and moves the rest down, so n_past shrinks by
+  // n_discard. Later logits equal those of evaluating the shortened sequence from scratch (up to
+  // the cache type's rounding). Throws ModelError unless 0 <= n_keep, 0 < n_discard and
+  // n_keep + n_discard <= n_past.
+  void shift(int n_keep, int n_discard);
+  const KvCache& cache() const { return cache_; }
 
  private:
   const Model& model_;

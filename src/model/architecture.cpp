@@ -1,5 +1,6 @@
 // Which architectures Kindred runs, how each maps onto the shared decoder's flags, and loading
 // their weights from GGUF with every shape checked against the configuration.
+#include <algorithm>
 #include <array>
 #include <cmath>
 
@@ -11,17 +12,32 @@ namespace {
 
 struct ArchTraits {
   std::string_view name;
-  RopeLayout rope_layout;
-  bool qkv_bias;  // q/k/v biases are required
-  bool qk_norm;   // per-head RMSNorm of q and k is required
+  RopeLayout rope_layout = RopeLayout::Normal;
+  bool qkv_bias = false;      // q/k/v biases are required
+  bool qk_norm = false;       // per-head RMSNorm of q and k is required
+  bool qk_norm_full = false;  // RMSNorm over the whole projected q and k is required
+  bool moe = false;           // routed experts are required (else they are used when expert_count is set)
+  bool shared_expert = false; // a sigmoid-gated shared expert is required
+  bool probs_bias = false;    // exp_probs_b (selection bias) is required
+  // Routing defaults, overridden by {arch}.expert_gating_func / expert_weights_norm when present.
+  ExpertGating gating = ExpertGating::Softmax;
+  bool weights_norm = false;
 };
 
-// Model differences are configuration: a new dense architecture is a row here.
+// Model differences are configuration: a new architecture is a row here.
 constexpr std::array kArchs = {
-    ArchTraits{"llama", RopeLayout::Normal, false, false},    // Llama 2/3, Mistral, TinyLlama
-    ArchTraits{"mistral", RopeLayout::Normal, false, false},
-    ArchTraits{"qwen2", RopeLayout::NeoX, true, false},
-    ArchTraits{"qwen3", RopeLayout::NeoX, false, true},
+    // Llama 2/3, Mistral, TinyLlama; Mixtral is llama with ffn_*_exps and renormalised top-2.
+    ArchTraits{.name = "llama", .weights_norm = true},
+    ArchTraits{.name = "mistral", .weights_norm = true},
+    ArchTraits{.name = "qwen2", .rope_layout = RopeLayout::NeoX, .qkv_bias = true},
+    ArchTraits{.name = "qwen3", .rope_layout = RopeLayout::NeoX, .qk_norm = true},
+    ArchTraits{.name = "qwen2moe", .rope_layout = RopeLayout::NeoX, .qkv_bias = true, .moe = true,
+               .shared_expert = true},
+    ArchTraits{.name = "qwen3moe", .rope_layout = RopeLayout::NeoX, .qk_norm = true, .moe = true,
+               .weights_norm = true},
+    ArchTraits{.name = "olmoe", .rope_layout = RopeLayout::NeoX, .qk_norm_full = true, .moe = true},
+    ArchTraits{.name = "minimax-m2", .rope_layout = RopeLayout::NeoX, .qk_norm_full = true, .moe = true,
+               .probs_bias = true, .gating = ExpertGating::Sigmoid, .weights_norm = true},
 };
 
 const ArchTraits& arch_traits(const std::string& arch) {
@@ -42,6 +58,36 @@ int positive(const gguf::File& f, const std::string& key, int fallback = -1) {
   }
   if (v == 0 || v > (1u << 24)) throw ModelError("metadata '" + key + "' is " + std::to_string(v) + ", out of range");
   return static_cast<int>(v);
+}
+
+// Reads the mixture-of-experts keys; expert_count absent (or 0) leaves a dense model.
+void read_experts(const gguf::File& f, const std::string& p, const ArchTraits& traits, ModelConfig& c) {
+  try {
+    c.n_expert = static_cast<int>(std::min(f.get_u32_or(p + "expert_count", 0), 1u << 16));
+    if (c.n_expert == 0) {
+      if (traits.moe) throw ModelError(c.arch + " needs metadata '" + p + "expert_count'");
+      return;
+    }
+    c.n_expert_used = positive(f, p + "expert_used_count");
+    if (c.n_expert_used > c.n_expert) {
+      throw ModelError("expert_used_count " + std::to_string(c.n_expert_used) + " exceeds expert_count " +
+                       std::to_string(c.n_expert));
+    }
+    c.n_ff_exp = positive(f, p + "expert_feed_forward_length", c.n_ff);
+    if (traits.shared_expert) c.n_ff_shexp = positive(f, p + "expert_shared_feed_forward_length", c.n_ff);
+    const uint32_t gating = f.get_u32_or(p + "expert_gating_func", static_cast<uint32_t>(traits.gating));
+    if (gating != 1 && gating != 2) {
+      throw ModelError("unsupported expert_gating_func " + std::to_string(gating) + " (1 softmax, 2 sigmoid)");
+    }
+    c.expert_gating = static_cast<ExpertGating>(gating);
+    c.expert_weights_norm = f.get_bool_or(p + "expert_weights_norm", traits.weights_norm);
+    // 0 is how conversions say "no scaling".
+    const float scale = f.get_f32_or(p + "expert_weights_scale", 1.0f);
+    if (!std::isfinite(scale) || scale < 0.0f) throw ModelError("expert_weights_scale is out of range");
+    c.expert_weights_scale = scale == 0.0f ? 1.0f : scale;
+  } catch (const gguf::GgufError& e) {
+    throw ModelError(e.what());
+  }
 }
 
 std::string shape_string(const TensorView& t) {
@@ -101,7 +147,9 @@ ModelConfig read_model_config(const gguf::File& f) {
   c.n_layer = positive(f, p + "block_count");
   c.n_head = positive(f, p + "attention.head_count");
   c.n_head_kv = positive(f, p + "attention.head_count_kv", c.n_head);
-  c.n_ff = positive(f, p + "feed_forward_length");
+  // MoE conversions may omit the dense width; the expert width stands in for it.
+  const int ff_exp = static_cast<int>(std::min(f.get_u32_or(p + "expert_feed_forward_length", 0), 1u << 24));
+  c.n_ff = positive(f, p + "feed_forward_length", ff_exp > 0 ? ff_exp : -1);
   c.n_ctx_train = positive(f, p + "context_length", 2048);
   if (c.n_head % c.n_head_kv != 0) {
     throw ModelError("attention.head_count " + std::to_string(c.n_head) + " is not a multiple of head_count_kv " +
@@ -146,6 +194,8 @@ ModelConfig read_model_config(const gguf::File& f) {
   }
   c.qkv_bias = traits.qkv_bias;
   c.qk_norm = traits.qk_norm;
+  c.qk_norm_full = traits.qk_norm_full;
+  read_experts(f, p, traits, c);
   return c;
 }
 
@@ -154,6 +204,7 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
   m->file_ = std::move(file);
   m->config_ = read_model_config(*m->file_);
   const ModelConfig& c = m->config_;
+  const ArchTraits& traits = arch_traits(c.arch);
   const WeightBinder bind(*m->file_);
   const int64_t q_dim = static_cast<int64_t>(c.n_head) * c.head_dim;
   const int64_t kv_dim = static_cast<int64_t>(c.n_head_kv) * c.head_dim;
@@ -183,10 +234,28 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
       L.q_norm = bind.required(b + "attn_q_norm.weight", {c.head_dim});
       L.k_norm = bind.required(b + "attn_k_norm.weight", {c.head_dim});
     }
+    if (c.qk_norm_full) {
+      L.q_norm = bind.required(b + "attn_q_norm.weight", {q_dim});
+      L.k_norm = bind.required(b + "attn_k_norm.weight", {kv_dim});
+    }
     L.ffn_norm = bind.required(b + "ffn_norm.weight", {c.n_embd});
-    L.ffn_gate = bind.required(b + "ffn_gate.weight", {c.n_embd, c.n_ff});
-    L.ffn_up = bind.required(b + "ffn_up.weight", {c.n_embd, c.n_ff});
-    L.ffn_down = bind.required(b + "ffn_down.weight", {c.n_ff, c.n_embd});
+    if (c.n_expert == 0) {
+      L.ffn_gate = bind.required(b + "ffn_gate.weight", {c.n_embd, c.n_ff});
+      L.ffn_up = bind.required(b + "ffn_up.weight", {c.n_embd, c.n_ff});
+      L.ffn_down = bind.required(b + "ffn_down.weight", {c.n_ff, c.n_embd});
+      continue;
+    }
+    L.ffn_gate_inp = bind.required(b + "ffn_gate_inp.weight", {c.n_embd, c.n_expert});
+    L.ffn_gate_exps = bind.required(b + "ffn_gate_exps.weight", {c.n_embd, c.n_ff_exp, c.n_expert});
+    L.ffn_up_exps = bind.required(b + "ffn_up_exps.weight", {c.n_embd, c.n_ff_exp, c.n_expert});
+    L.ffn_down_exps = bind.required(b + "ffn_down_exps.weight", {c.n_ff_exp, c.n_embd, c.n_expert});
+    if (traits.probs_bias) L.exp_probs_b = bind.required(b + "exp_probs_b.bias", {c.n_expert});
+    if (c.n_ff_shexp > 0) {
+      L.ffn_gate_inp_shexp = bind.required(b + "ffn_gate_inp_shexp.weight", {c.n_embd});
+      L.ffn_gate_shexp = bind.required(b + "ffn_gate_shexp.weight", {c.n_embd, c.n_ff_shexp});
+      L.ffn_up_shexp = bind.required(b + "ffn_up_shexp.weight", {c.n_embd, c.n_ff_shexp});
+      L.ffn_down_shexp = bind.required(b + "ffn_down_shexp.weight", {c.n_ff_shexp, c.n_embd});
+    }
   }
   // The forward pass reads vectors (norms, biases) as floats; convert any stored otherwise.
   auto as_f32 = [&w](TensorView& t) {
@@ -198,7 +267,9 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
   };
   as_f32(w.output_norm);
   for (LayerWeights& L : w.layers) {
-    for (TensorView* t : {&L.attn_norm, &L.ffn_norm, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm}) as_f32(*t);
+    for (TensorView* t : {&L.attn_norm, &L.ffn_norm, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm, &L.exp_probs_b}) {
+      as_f32(*t);
+    }
   }
   if (const TensorView freqs = bind.optional("rope_freqs.weight", {c.rope.n_dims / 2}); freqs.data) {
     w.rope_freq_factors.resize(c.rope.n_dims / 2);

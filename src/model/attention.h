@@ -9,8 +9,10 @@
 namespace kindred {
 
 // Causal attention of n_tokens queries at positions pos..pos+n_tokens-1 over cache positions
-// [0, pos + t] for query t. q and out: [n_tokens][n_head][head_dim]. scores is scratch.
-void attention(const ModelConfig& c, KvCache& cache, int layer, int pos, int n_tokens, const float* q,
-               float* out, std::vector<float>& scores, ThreadPool& pool);
+// [0, pos + t] for query t. q and out: [n_tokens][n_head][head_dim]. scratch is per-thread
+// working memory, grown here; its size depends on the tile sizes and head size, never on the
+// context length.
+void attention(const ModelConfig& c, const KvCache& cache, int layer, int pos, int n_tokens, const float* q,
+               float* out, std::vector<float>& scratch, ThreadPool& pool);
 
 }  // namespace kindred

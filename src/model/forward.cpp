@@ -93,12 +93,16 @@ void Model::forward(std::span<const int32_t> tokens, int pos, KvCache& cache, Ac
         for (int h = 0; h < c.n_head; ++h) rms_norm(q + h * hd, f32_data(L.q_norm), q + h * hd, hd, c.rms_eps);
         for (int h = 0; h < c.n_head_kv; ++h) rms_norm(k + h * hd, f32_data(L.k_norm), k + h * hd, hd, c.rms_eps);
       }
+      if (c.qk_norm_full) {  // olmoe, minimax-m2 normalise all heads together
+        rms_norm(q, f32_data(L.q_norm), q, q_dim, c.rms_eps);
+        rms_norm(k, f32_data(L.k_norm), k, kv_dim, c.rms_eps);
+      }
+      // RoPE rotates the first rope.n_dims of each head (all of it unless partial, as in minimax-m2).
       apply_rope(c.rope, act.rope[t], q, c.n_head, hd);
       apply_rope(c.rope, act.rope[t], k, c.n_head_kv, hd);
-      std::copy(k, k + kv_dim, cache.keys(l, pos + t));
-      std::copy(act.v.data() + t * kv_dim, act.v.data() + (t + 1) * kv_dim, cache.values(l, pos + t));
+      cache.store(l, pos + t, k, act.v.data() + static_cast<size_t>(t) * kv_dim);  // converts to the cache type
     }
-    attention(c, cache, l, pos, n, act.q.data(), act.attn_out.data(), act.scores, pool);
+    attention(c, cache, l, pos, n, act.q.data(), act.attn_out.data(), act.attn_scratch, pool);
     matmul(L.wo, act.attn_out.data(), n, act.xb.data(), pool, act.matmul);
     for (size_t i = 0; i < N * E; ++i) x[i] += act.xb[i];
 

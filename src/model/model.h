@@ -1,6 +1,7 @@
 // The model vocabulary in four parts: configuration (hyper-parameters and architecture flags),
 // weights (views into the GGUF file), the KV cache, and the Model that runs a forward pass.
-// Every dense architecture (llama, qwen2, qwen3, ...) is the same decoder with different flags;
+// Every architecture (llama, qwen2, qwen3, their mixture-of-experts kin, ...) is the same decoder
+// with different flags;
 // see architecture.cpp for the table and forward.cpp for the one forward pass.
 #pragma once
 #include <cstdint>
@@ -23,6 +24,8 @@ class ModelError : public std::runtime_error {
 
 enum class RopeLayout { Normal, NeoX };  // Normal rotates (x0,x1),(x2,x3)…; NeoX rotates (x_i, x_{i+n/2})
 enum class RopeScaling { None, Linear, Yarn };
+// How router logits become expert scores; the values are GGUF's {arch}.expert_gating_func.
+enum class ExpertGating { Softmax = 1, Sigmoid = 2 };
 
 struct RopeConfig {
   RopeLayout layout = RopeLayout::Normal;
@@ -51,6 +54,15 @@ struct ModelConfig {
   RopeConfig rope;
   bool qkv_bias = false;   // qwen2
   bool qk_norm = false;    // qwen3: RMSNorm on each head of q and k before RoPE
+  bool qk_norm_full = false;  // olmoe, minimax-m2: RMSNorm over the whole projected q and k instead
+  // Mixture of experts. n_expert == 0 is a dense FFN, run as one expert of width n_ff and weight 1.
+  int n_expert = 0;
+  int n_expert_used = 0;     // experts each token is routed to (top-k)
+  int n_ff_exp = 0;          // hidden width of each routed expert
+  int n_ff_shexp = 0;        // hidden width of the always-on shared expert; 0 when there is none
+  ExpertGating expert_gating = ExpertGating::Softmax;
+  bool expert_weights_norm = false;   // renormalise the top-k weights to sum to 1
+  float expert_weights_scale = 1.0f;  // multiplies the (normalised) weights
 };
 
 struct LayerWeights {
@@ -61,6 +73,14 @@ struct LayerWeights {
   TensorView ffn_norm;               // (n_embd)
   TensorView ffn_gate, ffn_up;       // (n_embd → n_ff)
   TensorView ffn_down;               // (n_ff → n_embd)
+  // Mixture of experts (ne innermost first): expert e of a 3-D tensor is rows [e*n_ff_exp, (e+1)*n_ff_exp).
+  TensorView ffn_gate_inp;                 // router (n_embd → n_expert)
+  TensorView ffn_gate_exps, ffn_up_exps;   // {n_embd, n_ff_exp, n_expert}
+  TensorView ffn_down_exps;                // {n_ff_exp, n_embd, n_expert}
+  TensorView exp_probs_b;                  // (n_expert) selection-only score bias, minimax-m2
+  TensorView ffn_gate_shexp, ffn_up_shexp; // shared expert (n_embd → n_ff_shexp)
+  TensorView ffn_down_shexp;               // (n_ff_shexp → n_embd)
+  TensorView ffn_gate_inp_shexp;           // (n_embd → 1): shared expert output scaled by sigmoid(this · x)
 };
 
 struct ModelWeights {
@@ -78,12 +98,29 @@ struct RopeAngles {
   std::vector<float> cos, sin;
 };
 
+// Routing state of one feed-forward call: per token the chosen experts and their weights, then
+// the same assignments grouped by expert (CSR: expert e owns slots [offsets[e], offsets[e+1])).
+struct MoeScratch {
+  std::vector<float> logits;        // n_tokens × n_expert router outputs
+  std::vector<float> scores;        // n_expert scores of one token (routing scratch)
+  std::vector<int> order;           // n_expert candidate order of one token (routing scratch)
+  std::vector<int> ids;             // n_tokens × n_used chosen experts
+  std::vector<float> weights;       // n_tokens × n_used their weights
+  std::vector<int> offsets;         // n_expert + 1
+  std::vector<int> slot_token;      // grouped: which token each slot belongs to
+  std::vector<float> slot_weight;   // grouped: that token's weight for the expert
+  std::vector<float> xe, ye;        // gathered inputs / outputs of one expert's tokens
+  std::vector<float> shexp_gate;    // n_tokens shared-expert gate logits
+};
+
 // Activation buffers for a batch of tokens, reused between calls (grown, never shrunk).
 struct Activations {
   int capacity = 0;
   std::vector<float> x, xb, q, k, v, attn_out, gate, up, ffn_out, scores, logits;
   std::vector<RopeAngles> rope;  // per token of the batch
+  std::vector<float> attn_scratch;  // per-thread attention tiles (attention.cpp); independent of n_ctx
   MatmulScratch matmul;
+  MoeScratch moe;
 };
 
 class KvCache;

@@ -20,9 +20,8 @@ float yarn_ramp(float low, float high, int i0) {
   return 1.0f - std::min(1.0f, std::max(0.0f, y));
 }
 
-}  // namespace
-
-void rope_angles(const RopeConfig& rope, int pos, std::span<const float> freq_factors, RopeAngles& out) {
+// cos/sin of every pair's angle at pos; times YaRN's magnitude scale when `magnitude`.
+void angles(const RopeConfig& rope, int pos, std::span<const float> freq_factors, bool magnitude, RopeAngles& out) {
   const int half = rope.n_dims / 2;
   out.cos.resize(half);
   out.sin.resize(half);
@@ -41,17 +40,31 @@ void rope_angles(const RopeConfig& rope, int pos, std::span<const float> freq_fa
     const float theta_extrap = theta_base / factor;
     const float theta_interp = rope.freq_scale * theta_extrap;
     float theta = theta_interp;
-    float mscale = rope.attn_factor;
+    float mscale = magnitude ? rope.attn_factor : 1.0f;
     if (rope.ext_factor != 0.0f) {
       const float mix = yarn_ramp(corr_low, corr_high, i0) * rope.ext_factor;
       theta = theta_interp * (1 - mix) + theta_extrap * mix;
       // YaRN's attention temperature: scale magnitudes by 0.1 ln(s) + 1.
-      mscale *= 1.0f + 0.1f * std::log(1.0f / rope.freq_scale);
+      if (magnitude) mscale *= 1.0f + 0.1f * std::log(1.0f / rope.freq_scale);
     }
     out.cos[i] = std::cos(theta) * mscale;
     out.sin[i] = std::sin(theta) * mscale;
     theta_base *= theta_scale;
   }
+}
+
+}  // namespace
+
+void rope_angles(const RopeConfig& rope, int pos, std::span<const float> freq_factors, RopeAngles& out) {
+  angles(rope, pos, freq_factors, true, out);
+}
+
+// Every scaling mode gives each pair an angle linear in the position, theta_i(p) = p * w_i (YaRN's
+// ramp mixes two such frequencies by dimension, not by position), and R(a) R(b) = R(a + b). So a key
+// stored as m R(theta(p)) k becomes m R(theta(p + delta)) k under R(theta(delta)): the magnitude m
+// is already in the key and must not be applied again.
+void rope_delta_angles(const RopeConfig& rope, int delta, std::span<const float> freq_factors, RopeAngles& out) {
+  angles(rope, delta, freq_factors, false, out);
 }
 
 void apply_rope(const RopeConfig& rope, const RopeAngles& angles, float* x, int n_heads, int head_dim) {

@@ -44,7 +44,7 @@ TEST_P(ForwardMatchesReference, AllPositions) {
   const std::vector<int32_t> tokens = {1, 70, 300, 5, 260, 261, 99, 42, 7, 310};
   const auto expected = test::reference_logits(*file, tokens);
 
-  Context ctx(*model, {.n_ctx = 64, .n_threads = 2});
+  Context ctx(*model, {.n_ctx = 64, .n_threads = 2, .kv_type = DType::F32});
   const auto logits = ctx.eval_all(tokens);
   const size_t V = static_cast<size_t>(model->config().n_vocab);
   double worst = 0;
@@ -119,7 +119,7 @@ TEST(Forward, GqaTiedEmbeddingsAndRopeScaling) {
     std::vector<int32_t> tokens;
     for (int i = 0; i < 24; ++i) tokens.push_back(5 + (i * 53) % 310);
     const auto expected = test::reference_logits(*file, tokens);
-    Context ctx(*model, {.n_ctx = 64, .n_threads = 2});
+    Context ctx(*model, {.n_ctx = 64, .n_threads = 2, .kv_type = DType::F32});
     const auto logits = ctx.eval(tokens);
     EXPECT_LT(test::relative_error(std::vector<float>(logits.begin(), logits.end()), expected.back()), 1e-4)
         << spec.arch << " scaling " << spec.rope_scaling << " kv heads " << spec.n_head_kv;
@@ -134,7 +134,7 @@ TEST(Forward, ThirdPartyTinyRandomLlamaMatchesReference) {
   auto model = Model::load(file);
   const std::vector<int32_t> tokens = {1, 450, 4996, 17354, 1701, 432, 17204, 975, 278, 17366, 11203};
   const auto expected = test::reference_logits(*file, tokens);
-  Context ctx(*model, {.n_ctx = 32, .n_threads = 2});
+  Context ctx(*model, {.n_ctx = 32, .n_threads = 2, .kv_type = DType::F32});
   const auto logits = ctx.eval_all(tokens);
   const size_t V = static_cast<size_t>(model->config().n_vocab);
   for (size_t t = 0; t < tokens.size(); ++t) {

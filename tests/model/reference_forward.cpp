@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 #include <stdexcept>
 
@@ -76,9 +77,110 @@ struct Rope {
   }
 };
 
+// SwiGLU through rows [first, first + n_ff) of stacked gate/up/down weights (one expert).
+std::vector<float> swiglu(const Matrix& gate, const Matrix& up, const Matrix& down, size_t first, size_t n_ff,
+                          const std::vector<float>& h) {
+  std::vector<float> a(n_ff);
+  for (size_t i = 0; i < n_ff; ++i) {
+    double g = 0, u = 0;
+    for (size_t c = 0; c < h.size(); ++c) {
+      g += static_cast<double>(gate[first + i][c]) * h[c];
+      u += static_cast<double>(up[first + i][c]) * h[c];
+    }
+    a[i] = static_cast<float>(g / (1.0 + std::exp(-g)) * u);
+  }
+  const size_t n_embd = h.size(), expert = first / n_ff;
+  std::vector<float> y(n_embd);
+  for (size_t r = 0; r < n_embd; ++r) {
+    double s = 0;
+    for (size_t i = 0; i < n_ff; ++i) s += static_cast<double>(down[expert * n_embd + r][i]) * a[i];
+    y[r] = static_cast<float>(s);
+  }
+  return y;
+}
+
+// One layer's feed-forward block: SwiGLU, or for a mixture of experts every router score, the
+// top k chosen and weighted as the architecture defines, plus qwen2moe's gated shared expert.
+struct Ffn {
+  Matrix gate, up, down, router, shared_gate, shared_up, shared_down;
+  std::vector<float> bias, shared_gate_inp;
+  size_t k = 0;
+  bool sigmoid = false, renormalise = false;
+  float scale = 0.0f;
+
+  Ffn(const gguf::File& f, const std::string& arch, const std::string& b) {
+    const std::string p = arch + ".";
+    if (!f.find_tensor(b + "ffn_gate_inp.weight")) {
+      gate = load(f, b + "ffn_gate.weight"), up = load(f, b + "ffn_up.weight"), down = load(f, b + "ffn_down.weight");
+      return;
+    }
+    router = load(f, b + "ffn_gate_inp.weight");
+    gate = load(f, b + "ffn_gate_exps.weight"), up = load(f, b + "ffn_up_exps.weight");
+    down = load(f, b + "ffn_down_exps.weight");
+    k = f.get_u32(p + "expert_used_count");
+    sigmoid = f.get_u32_or(p + "expert_gating_func", arch == "minimax-m2" ? 2 : 1) == 2;
+    renormalise = f.get_bool_or(p + "expert_weights_norm",
+                                arch == "llama" || arch == "mistral" || arch == "qwen3moe" || arch == "minimax-m2");
+    scale = f.get_f32_or(p + "expert_weights_scale", 0.0f);
+    bias.assign(router.size(), 0.0f);
+    if (f.find_tensor(b + "exp_probs_b.bias")) bias = load_vector(f, b + "exp_probs_b.bias");
+    if (f.find_tensor(b + "ffn_up_shexp.weight")) {
+      shared_gate_inp = load_vector(f, b + "ffn_gate_inp_shexp.weight");
+      shared_gate = load(f, b + "ffn_gate_shexp.weight"), shared_up = load(f, b + "ffn_up_shexp.weight");
+      shared_down = load(f, b + "ffn_down_shexp.weight");
+    }
+  }
+
+  // margin receives the smaller of itself and this token's gap between the selection scores of
+  // the last expert chosen and the best one left out.
+  std::vector<float> operator()(const std::vector<float>& h, double& margin) const {
+    if (router.empty()) return swiglu(gate, up, down, 0, gate.size(), h);
+    const size_t n_expert = router.size(), n_ff = gate.size() / n_expert;
+    std::vector<double> score(n_expert);
+    for (size_t e = 0; e < n_expert; ++e) {
+      for (size_t c = 0; c < h.size(); ++c) score[e] += static_cast<double>(router[e][c]) * h[c];
+    }
+    if (sigmoid) {
+      for (double& v : score) v = 1.0 / (1.0 + std::exp(-v));
+    } else {
+      const double mx = *std::max_element(score.begin(), score.end());
+      double sum = 0;
+      for (double& v : score) sum += v = std::exp(v - mx);
+      for (double& v : score) v /= sum;
+    }
+    // The bias only decides which experts run; their weights are the unbiased scores.
+    std::vector<size_t> order(n_expert);
+    for (size_t e = 0; e < n_expert; ++e) order[e] = e;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](size_t a, size_t c) { return score[a] + bias[a] > score[c] + bias[c]; });
+    if (k < n_expert) {
+      margin = std::min(margin, score[order[k - 1]] + bias[order[k - 1]] - score[order[k]] - bias[order[k]]);
+    }
+    double total = 0;
+    for (size_t i = 0; i < k; ++i) total += score[order[i]];
+    std::vector<float> out(h.size(), 0.0f);
+    for (size_t i = 0; i < k; ++i) {
+      double w = score[order[i]];
+      if (renormalise) w /= total;
+      if (scale != 0.0f) w *= scale;
+      const auto y = swiglu(gate, up, down, order[i] * n_ff, n_ff, h);
+      for (size_t j = 0; j < out.size(); ++j) out[j] += static_cast<float>(w * y[j]);
+    }
+    if (!shared_up.empty()) {
+      double s = 0;
+      for (size_t c = 0; c < h.size(); ++c) s += static_cast<double>(shared_gate_inp[c]) * h[c];
+      const auto y = swiglu(shared_gate, shared_up, shared_down, 0, shared_gate.size(), h);
+      for (size_t j = 0; j < out.size(); ++j) out[j] += static_cast<float>(y[j] / (1.0 + std::exp(-s)));
+    }
+    return out;
+  }
+};
+
 }  // namespace
 
-std::vector<std::vector<float>> reference_logits(const gguf::File& f, const std::vector<int32_t>& tokens) {
+std::vector<std::vector<float>> reference_logits(const gguf::File& f, const std::vector<int32_t>& tokens,
+                                                 double* routing_margin) {
+  double margin = std::numeric_limits<double>::infinity();
   const std::string arch = f.get_string("general.architecture");
   const std::string p = arch + ".";
   const int n_embd = static_cast<int>(f.get_u32(p + "embedding_length"));
@@ -120,9 +222,12 @@ std::vector<std::vector<float>> reference_logits(const gguf::File& f, const std:
       }
       if (f.find_tensor(b + "attn_q_norm.weight")) {
         const auto qn = load_vector(f, b + "attn_q_norm.weight"), kn = load_vector(f, b + "attn_k_norm.weight");
+        // A norm weight one head wide normalises each head (qwen3); one as wide as all heads
+        // normalises the whole vector at once (olmoe, minimax-m2).
         auto norm_heads = [&](std::vector<float>& vec, const std::vector<float>& w) {
-          for (size_t h0 = 0; h0 < vec.size(); h0 += hd) {
-            std::vector<float> head(vec.begin() + h0, vec.begin() + h0 + hd);
+          const size_t span = w.size();
+          for (size_t h0 = 0; h0 < vec.size(); h0 += span) {
+            std::vector<float> head(vec.begin() + h0, vec.begin() + h0 + span);
             head = rmsnorm(head, w, eps);
             std::copy(head.begin(), head.end(), vec.begin() + h0);
           }
@@ -155,20 +260,25 @@ std::vector<std::vector<float>> reference_logits(const gguf::File& f, const std:
       for (int i = 0; i < n_embd; ++i) x[t][i] += o[i];
     }
     const auto ffn_norm = load_vector(f, b + "ffn_norm.weight");
-    const Matrix gate = load(f, b + "ffn_gate.weight"), up = load(f, b + "ffn_up.weight");
-    const Matrix down = load(f, b + "ffn_down.weight");
+    const Ffn ffn(f, arch, b);
     for (size_t t = 0; t < T; ++t) {
-      const auto h = rmsnorm(x[t], ffn_norm, eps);
-      auto g = matvec(gate, h);
-      const auto u = matvec(up, h);
-      for (size_t i = 0; i < g.size(); ++i) g[i] = static_cast<float>(g[i] / (1.0 + std::exp(-static_cast<double>(g[i]))) * u[i]);
-      const auto d = matvec(down, g);
+      const auto d = ffn(rmsnorm(x[t], ffn_norm, eps), margin);
       for (int i = 0; i < n_embd; ++i) x[t][i] += d[i];
     }
   }
+  if (routing_margin) *routing_margin = margin;
   std::vector<std::vector<float>> logits(T);
   for (size_t t = 0; t < T; ++t) logits[t] = matvec(out, rmsnorm(x[t], out_norm, eps));
   return logits;
+}
+
+double reference_tolerance(DType t) {
+  switch (t) {
+    case DType::F32: return 1e-4;
+    case DType::F16: return 4e-3;
+    case DType::BF16: return 3e-2;
+    default: return 4e-2;
+  }
 }
 
 double relative_error(const std::vector<float>& a, const std::vector<float>& b) {

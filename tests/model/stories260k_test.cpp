@@ -64,7 +64,7 @@ void check_model(const std::shared_ptr<const gguf::File>& file, const Golden& g)
   EXPECT_EQ(prompt, std::vector<int32_t>(g.ids.begin(), g.ids.begin() + static_cast<long>(prompt.size())));
 
   // Logits at positions 0-15 within 1e-4 (absolute, on logits of magnitude ~10).
-  Context ctx(*model, {.n_ctx = 512, .n_threads = 2});
+  Context ctx(*model, {.n_ctx = 512, .n_threads = 2, .kv_type = DType::F32});
   const auto all = ctx.eval_all(g.logit_inputs);
   const size_t V = static_cast<size_t>(model->config().n_vocab);
   ASSERT_EQ(V, g.logits[0].size());
@@ -76,7 +76,7 @@ void check_model(const std::shared_ptr<const gguf::File>& file, const Golden& g)
   std::printf("[ stories260K ] worst logit difference over positions 0-15: %.3g\n", worst);
 
   // Greedy: exactly the 256 golden tokens.
-  Context gen(*model, {.n_ctx = 512, .n_threads = 2});
+  Context gen(*model, {.n_ctx = 512, .n_threads = 2, .kv_type = DType::F32});
   Sampler greedy({.temperature = 0.0f}, model->config().n_vocab);
   const int n_new = static_cast<int>(g.ids.size() - prompt.size());
   const GenerateResult r = generate(gen, *tok, greedy, prompt, {.n_predict = n_new, .ignore_eos = true});

@@ -30,21 +30,31 @@ class RandomWeights {
   std::mt19937_64 rng_;
 };
 
-void add_matrix(gguf::Writer& w, const std::string& name, DType type, int64_t cols, int64_t rows, RandomWeights& rnd) {
+// A weight of n_mat stacked matrices of rows × cols (ne {cols, rows, n_mat}; n_mat 1 is 2-D).
+void add_matrix(gguf::Writer& w, const std::string& name, DType type, int64_t cols, int64_t rows, RandomWeights& rnd,
+                int64_t n_mat = 1) {
+  const int64_t all_rows = rows * n_mat;
+  std::vector<int64_t> ne = {cols, rows};
+  if (n_mat > 1) ne.push_back(n_mat);
   // Scale like a trained network so activations stay O(1) through the layers.
-  const std::vector<float> values = rnd.normal(static_cast<size_t>(cols * rows), 1.0f / std::sqrt(static_cast<float>(cols)));
+  const std::vector<float> values =
+      rnd.normal(static_cast<size_t>(cols * all_rows), 1.0f / std::sqrt(static_cast<float>(cols)));
   if (type == DType::F32) {
-    w.add_tensor_f32(name, {cols, rows}, values);
+    w.add_tensor_f32(name, ne, values);
     return;
   }
-  std::vector<uint8_t> data(row_bytes(type, cols) * static_cast<size_t>(rows));
-  for (int64_t r = 0; r < rows; ++r) {
+  std::vector<uint8_t> data(row_bytes(type, cols) * static_cast<size_t>(all_rows));
+  for (int64_t r = 0; r < all_rows; ++r) {
     quantize_row(type, values.data() + r * cols, data.data() + r * row_bytes(type, cols), cols);
   }
-  w.add_tensor(name, type, {cols, rows}, std::move(data));
+  w.add_tensor(name, type, ne, std::move(data));
 }
 
 }  // namespace
+
+bool is_moe_arch(const std::string& arch) {
+  return arch == "qwen2moe" || arch == "qwen3moe" || arch == "olmoe" || arch == "minimax-m2";
+}
 
 std::vector<uint8_t> make_tiny_model(const TinyModelSpec& s) {
   gguf::Writer w;
@@ -62,6 +72,18 @@ std::vector<uint8_t> make_tiny_model(const TinyModelSpec& s) {
   w.set(p + "attention.value_length", gguf::Value::u32(s.head_dim));
   w.set(p + "attention.layer_norm_rms_epsilon", gguf::Value::f32(1e-6f));
   w.set(p + "rope.freq_base", gguf::Value::f32(10000.0f));
+  const int n_expert = s.n_expert > 0 ? s.n_expert : (is_moe_arch(s.arch) ? 4 : 0);
+  const bool mixtral = s.arch == "llama" || s.arch == "mistral";
+  const int n_ff_exp = mixtral ? s.n_ff : s.n_ff_exp;
+  if (n_expert > 0) {
+    w.set(p + "expert_count", gguf::Value::u32(n_expert));
+    w.set(p + "expert_used_count", gguf::Value::u32(s.n_expert_used));
+    if (!mixtral) w.set(p + "expert_feed_forward_length", gguf::Value::u32(n_ff_exp));
+    if (s.arch == "qwen2moe") w.set(p + "expert_shared_feed_forward_length", gguf::Value::u32(s.n_ff_shexp));
+    if (s.arch == "minimax-m2") w.set(p + "expert_gating_func", gguf::Value::u32(2));
+    if (s.expert_weights_scale != 0.0f) w.set(p + "expert_weights_scale", gguf::Value::f32(s.expert_weights_scale));
+  }
+  if (s.rope_dims > 0) w.set(p + "rope.dimension_count", gguf::Value::u32(s.rope_dims));
   if (s.rope_scaling != "none") {
     w.set(p + "rope.scaling.type", gguf::Value::string(s.rope_scaling));
     w.set(p + "rope.scaling.factor", gguf::Value::f32(s.rope_factor));
@@ -106,19 +128,37 @@ std::vector<uint8_t> make_tiny_model(const TinyModelSpec& s) {
     add_matrix(w, b + "attn_k.weight", s.weight_type, s.n_embd, kv_dim, rnd);
     add_matrix(w, b + "attn_v.weight", s.weight_type, s.n_embd, kv_dim, rnd);
     add_matrix(w, b + "attn_output.weight", s.weight_type, q_dim, s.n_embd, rnd);
-    if (s.arch == "qwen2") {
+    if (s.arch == "qwen2" || s.arch == "qwen2moe") {
       w.add_tensor_f32(b + "attn_q.bias", {q_dim}, rnd.normal(q_dim, 0.2f));
       w.add_tensor_f32(b + "attn_k.bias", {kv_dim}, rnd.normal(kv_dim, 0.2f));
       w.add_tensor_f32(b + "attn_v.bias", {kv_dim}, rnd.normal(kv_dim, 0.2f));
     }
-    if (s.arch == "qwen3") {
+    if (s.arch == "qwen3" || s.arch == "qwen3moe") {
       w.add_tensor_f32(b + "attn_q_norm.weight", {s.head_dim}, rnd.around_one(s.head_dim));
       w.add_tensor_f32(b + "attn_k_norm.weight", {s.head_dim}, rnd.around_one(s.head_dim));
     }
+    if (s.arch == "olmoe" || s.arch == "minimax-m2") {  // one norm over all heads
+      w.add_tensor_f32(b + "attn_q_norm.weight", {q_dim}, rnd.around_one(q_dim));
+      w.add_tensor_f32(b + "attn_k_norm.weight", {kv_dim}, rnd.around_one(kv_dim));
+    }
     w.add_tensor_f32(b + "ffn_norm.weight", {s.n_embd}, rnd.around_one(s.n_embd));
-    add_matrix(w, b + "ffn_gate.weight", s.weight_type, s.n_embd, s.n_ff, rnd);
-    add_matrix(w, b + "ffn_up.weight", s.weight_type, s.n_embd, s.n_ff, rnd);
-    add_matrix(w, b + "ffn_down.weight", s.weight_type, s.n_ff, s.n_embd, rnd);
+    if (n_expert == 0) {
+      add_matrix(w, b + "ffn_gate.weight", s.weight_type, s.n_embd, s.n_ff, rnd);
+      add_matrix(w, b + "ffn_up.weight", s.weight_type, s.n_embd, s.n_ff, rnd);
+      add_matrix(w, b + "ffn_down.weight", s.weight_type, s.n_ff, s.n_embd, rnd);
+      continue;
+    }
+    add_matrix(w, b + "ffn_gate_inp.weight", DType::F32, s.n_embd, n_expert, rnd);
+    add_matrix(w, b + "ffn_gate_exps.weight", s.weight_type, s.n_embd, n_ff_exp, rnd, n_expert);
+    add_matrix(w, b + "ffn_up_exps.weight", s.weight_type, s.n_embd, n_ff_exp, rnd, n_expert);
+    add_matrix(w, b + "ffn_down_exps.weight", s.weight_type, n_ff_exp, s.n_embd, rnd, n_expert);
+    if (s.arch == "minimax-m2") w.add_tensor_f32(b + "exp_probs_b.bias", {n_expert}, rnd.normal(n_expert, 0.1f));
+    if (s.arch == "qwen2moe") {
+      w.add_tensor_f32(b + "ffn_gate_inp_shexp.weight", {s.n_embd}, rnd.normal(s.n_embd, 0.1f));
+      add_matrix(w, b + "ffn_gate_shexp.weight", s.weight_type, s.n_embd, s.n_ff_shexp, rnd);
+      add_matrix(w, b + "ffn_up_shexp.weight", s.weight_type, s.n_embd, s.n_ff_shexp, rnd);
+      add_matrix(w, b + "ffn_down_shexp.weight", s.weight_type, s.n_ff_shexp, s.n_embd, rnd);
+    }
   }
   return w.to_bytes();
 }
