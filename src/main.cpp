@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   kindred::cli::add_info_command(app);
   kindred::cli::add_convert_command(app);
   kindred::cli::add_pull_command(app);
+  kindred::cli::add_synth_command(app);
+  kindred::cli::add_bench_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

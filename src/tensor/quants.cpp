@@ -90,7 +90,7 @@ bool cpu_has_f16c() {
   return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
 }
 
-bool cpu_has(Isa isa) {
+bool cpu_has_uncached(Isa isa) {
   switch (isa) {
     case Isa::Scalar:
       return true;
@@ -98,11 +98,19 @@ bool cpu_has(Isa isa) {
       return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
     case Isa::Avx512:
       // The AVX-512 files also use AVX2/FMA/F16C instructions for their 256-bit parts.
-      return cpu_has(Isa::Avx2) && __builtin_cpu_supports("avx512f") &&
+      return cpu_has_uncached(Isa::Avx2) && __builtin_cpu_supports("avx512f") &&
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vnni");
   }
   return false;
+}
+
+// CPUID traps to the hypervisor in a VM, so it is asked once, not per matmul.
+bool cpu_has(Isa isa) {
+  static const std::array<bool, 3> has = {cpu_has_uncached(Isa::Scalar), cpu_has_uncached(Isa::Avx2),
+                                          cpu_has_uncached(Isa::Avx512)};
+  const auto i = static_cast<size_t>(isa);
+  return i < has.size() && has[i];
 }
 
 bool cpu_has_avx512_bf16() { return __builtin_cpu_supports("avx512bf16"); }
