@@ -21,6 +21,7 @@ struct RunOptions {
   int n_ctx = 0;
   int n_threads = 0;
   int64_t seed = -1;
+  std::string kv_type = "f16";
   bool ignore_eos = false;
   bool verbose = false;
   std::vector<std::string> stop;
@@ -61,7 +62,7 @@ std::pair<int32_t, float> parse_logit_bias(const std::string& text) {
 void run(const RunOptions& o) {
   std::string prompt = o.prompt_file.empty() ? o.prompt : read_file(o.prompt_file);
   LoadedModel m = load_model(o.model);
-  Context ctx(*m.model, {.n_ctx = o.n_ctx, .n_threads = o.n_threads});
+  Context ctx(*m.model, {.n_ctx = o.n_ctx, .n_threads = o.n_threads, .kv_type = dtype_from_name(o.kv_type)});
   SamplerParams sp = o.sampling;
   sp.seed = o.seed >= 0 ? static_cast<uint64_t>(o.seed) : std::random_device{}();
   for (const auto& b : o.logit_bias) sp.logit_bias.push_back(parse_logit_bias(b));
@@ -93,6 +94,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("-n,--n-predict", opts->n_predict, "Tokens to generate (-1: until end of text or full context)");
   cmd->add_option("-c,--ctx-size", opts->n_ctx, "Context length (0: the model's, at most 4096)");
   cmd->add_option("-t,--threads", opts->n_threads, "Threads (0: all cores)");
+  cmd->add_option("--kv-type", opts->kv_type, "KV cache type: f16, q8_0 or f32");
   cmd->add_option("-s,--seed", opts->seed, "Random seed (-1: random)");
   cmd->add_option("--temp", opts->sampling.temperature, "Temperature (0: greedy)");
   cmd->add_option("--top-k", opts->sampling.top_k, "Top-k (0: off)");
