@@ -152,6 +152,11 @@ class File {
   TensorView tensor(std::string_view name) const;
   TensorView view(const TensorInfo& info) const;
 
+  // Tells the kernel that [data, data + bytes) will not be read for a while (the loader copied
+  // it into another layout), so a mapped file's pages leave resident memory; a later read
+  // faults them back in from the file. A no-op for in-memory files.
+  void release_pages(const void* data, size_t bytes) const;
+
  private:
   File() = default;
   void parse();
@@ -159,6 +164,7 @@ class File {
   std::shared_ptr<const void> owner_;  // keeps the mapping or buffer alive
   const uint8_t* base_ = nullptr;
   uint64_t size_ = 0;
+  bool mapped_ = false;
   uint32_t version_ = 0;
   uint64_t alignment_ = 32;
   uint64_t data_offset_ = 0;

@@ -152,6 +152,7 @@ File File::open(const std::filesystem::path& path) {
   f.owner_ = std::shared_ptr<const void>(map, [size](const void* p) { munmap(const_cast<void*>(p), size); });
   f.base_ = static_cast<const uint8_t*>(map);
   f.size_ = size;
+  f.mapped_ = true;
   try {
     f.parse();
   } catch (const GgufError& e) {
@@ -372,6 +373,18 @@ TensorView File::tensor(std::string_view name) const {
   const TensorInfo* info = find_tensor(name);
   if (!info) throw GgufError("missing tensor '" + std::string(name) + "'");
   return view(*info);
+}
+
+void File::release_pages(const void* data, size_t bytes) const {
+  if (!mapped_ || bytes == 0) return;
+  // Whole pages strictly inside the range only: neighbours may still be in use.
+  const auto page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const auto begin = reinterpret_cast<uintptr_t>(data);
+  const uintptr_t first = (begin + page - 1) / page * page;
+  const uintptr_t last = (begin + bytes) / page * page;
+  const auto base = reinterpret_cast<uintptr_t>(base_);
+  if (first >= last || first < base || last > base + size_) return;
+  madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED);  // advisory: failure changes nothing
 }
 
 }  // namespace kindred::gguf

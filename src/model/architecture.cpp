@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "model/model.h"
+#include "tensor/packed_matrix.h"
 #include "tensor/quants.h"
 
 namespace kindred {
@@ -199,7 +200,7 @@ ModelConfig read_model_config(const gguf::File& f) {
   return c;
 }
 
-std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
+std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file, bool repack) {
   std::unique_ptr<Model> m(new Model());
   m->file_ = std::move(file);
   m->config_ = read_model_config(*m->file_);
@@ -269,6 +270,21 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file) {
   for (LayerWeights& L : w.layers) {
     for (TensorView* t : {&L.attn_norm, &L.ffn_norm, &L.bq, &L.bk, &L.bv, &L.q_norm, &L.k_norm, &L.exp_probs_b}) {
       as_f32(*t);
+    }
+  }
+  if (repack && PackedMatrix::worthwhile()) {
+    auto pack = [&](TensorView& t) {
+      if (!t.data || !PackedMatrix::supports(t.type) || t.cols() % kPackBlock != 0) return;
+      t.packed = w.packed.emplace_back(std::make_unique<PackedMatrix>(t)).get();
+      m->file_->release_pages(t.data, t.bytes());
+    };
+    pack(w.output);
+    for (LayerWeights& L : w.layers) {
+      for (TensorView* t : {&L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down, &L.ffn_gate_inp,
+                            &L.ffn_gate_exps, &L.ffn_up_exps, &L.ffn_down_exps, &L.ffn_gate_shexp, &L.ffn_up_shexp,
+                            &L.ffn_down_shexp}) {
+        pack(*t);
+      }
     }
   }
   if (const TensorView freqs = bind.optional("rope_freqs.weight", {c.rope.n_dims / 2}); freqs.data) {

@@ -80,9 +80,10 @@ void Model::forward(std::span<const int32_t> tokens, int pos, KvCache& cache, Ac
 
     // Attention block: normalise, project, position-encode, attend, project back, add.
     for (int t = 0; t < n; ++t) rms_norm(x + t * E, f32_data(L.attn_norm), act.xb.data() + t * E, E, c.rms_eps);
-    matmul(L.wq, act.xb.data(), n, act.q.data(), pool, act.matmul);
-    matmul(L.wk, act.xb.data(), n, act.k.data(), pool, act.matmul);
-    matmul(L.wv, act.xb.data(), n, act.v.data(), pool, act.matmul);
+    const MatmulJob qkv[] = {{&L.wq, act.xb.data(), n, act.q.data()},
+                             {&L.wk, act.xb.data(), n, act.k.data()},
+                             {&L.wv, act.xb.data(), n, act.v.data()}};
+    matmul_batch(qkv, pool, act.matmul);
     add_bias(act.q.data(), L.bq, n, q_dim);
     add_bias(act.k.data(), L.bk, n, kv_dim);
     add_bias(act.v.data(), L.bv, n, kv_dim);

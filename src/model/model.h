@@ -91,6 +91,8 @@ struct ModelWeights {
   std::vector<float> rope_freq_factors;  // per rotated pair, from rope_freqs.weight (Llama 3.1); empty if none
   // Norm weights and biases stored in another type are converted to float at load; views point here.
   std::vector<std::vector<float>> converted_f32;
+  // Matrices copied into the SIMD kernels' layout at load (TensorView::packed points here).
+  std::vector<std::unique_ptr<PackedMatrix>> packed;
 };
 
 // Precomputed cos/sin for one position: n_dims/2 pairs.
@@ -109,7 +111,9 @@ struct MoeScratch {
   std::vector<int> offsets;         // n_expert + 1
   std::vector<int> slot_token;      // grouped: which token each slot belongs to
   std::vector<float> slot_weight;   // grouped: that token's weight for the expert
-  std::vector<float> xe, ye;        // gathered inputs / outputs of one expert's tokens
+  std::vector<float> xe, ye;        // inputs / outputs gathered by slot (expert-major)
+  std::vector<TensorView> views;    // per-expert views of the stacked weights (reused: no allocation per token)
+  std::vector<MatmulJob> jobs;
   std::vector<float> shexp_gate;    // n_tokens shared-expert gate logits
 };
 
@@ -128,7 +132,9 @@ class KvCache;
 class Model {
  public:
   // Reads configuration and weights; throws ModelError naming the missing or inconsistent part.
-  static std::unique_ptr<Model> load(std::shared_ptr<const gguf::File> file);
+  // With repack (and a CPU whose kernels gain from it) Q8_0/Q4_0 matrices are copied into the
+  // packed layout and the file's pages for them are released, so memory stays at one copy.
+  static std::unique_ptr<Model> load(std::shared_ptr<const gguf::File> file, bool repack = true);
 
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }

@@ -65,6 +65,7 @@ TensorView expert_view(const TensorView& stacked, int64_t e) {
   v.ne = {stacked.ne[0], stacked.ne[1], 1, 1};
   v.n_dims = 2;
   v.data = stacked.row(e * stacked.ne[1]);
+  v.packed_slice = stacked.packed_slice + e;
   return v;
 }
 

@@ -29,6 +29,11 @@ void check_view(const TensorView& w, const char* what) {
 
 void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, ThreadPool& pool,
             MatmulScratch& scratch) {
+  if (w.packed) {
+    const MatmulJob job{&w, x, n_tokens, y};
+    matmul_batch({&job, 1}, pool, scratch);
+    return;
+  }
   check_view(w, "matmul");
   if (n_tokens < 0) throw std::invalid_argument("matmul: negative token count");
   if (n_tokens == 0) return;
@@ -82,6 +87,61 @@ void matmul(const TensorView& w, const float* x, int64_t n_tokens, float* y, Thr
       }
     }
   });
+}
+
+void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool, MatmulScratch& scratch) {
+  // Quantize each distinct input once.
+  scratch.job_input.assign(jobs.size(), -1);
+  int n_inputs = 0;
+  int64_t total_groups = 0, work = 0;
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    const MatmulJob& job = jobs[j];
+    if (!job.w->packed) {
+      matmul(*job.w, job.x, job.n_tokens, job.y, pool, scratch);
+      continue;
+    }
+    if (job.n_tokens <= 0) continue;
+    if (!job.x || !job.y) throw std::invalid_argument("matmul: null activation or output buffer");
+    for (size_t i = 0; i < j; ++i) {
+      const MatmulJob& o = jobs[i];
+      if (scratch.job_input[i] >= 0 && o.x == job.x && o.n_tokens == job.n_tokens && o.w->cols() == job.w->cols()) {
+        scratch.job_input[j] = scratch.job_input[i];
+        break;
+      }
+    }
+    if (scratch.job_input[j] < 0) {
+      if (static_cast<int>(scratch.packed_x.size()) <= n_inputs) scratch.packed_x.resize(n_inputs + 1);
+      quantize_activations(job.x, job.n_tokens, job.w->cols(), scratch.packed_x[n_inputs]);
+      scratch.job_input[j] = n_inputs++;
+    }
+    total_groups += job.w->packed->groups();
+    work += job.w->packed->groups() * kPackRows * job.w->cols() * job.n_tokens;
+  }
+  if (total_groups == 0) return;
+
+  // Tasks are runs of row groups; about eight per thread balance uneven progress.
+  const int64_t threads = work < kMinParallelWork ? 1 : pool.size();
+  const int64_t per_task = std::max<int64_t>(1, total_groups / (8 * threads));
+  scratch.tasks.clear();
+  for (size_t j = 0; j < jobs.size(); ++j) {
+    if (!jobs[j].w->packed || jobs[j].n_tokens <= 0) continue;
+    const int64_t groups = jobs[j].w->packed->groups();
+    for (int64_t g = 0; g < groups; g += per_task) {
+      scratch.tasks.push_back({static_cast<int>(j), g, std::min(groups, g + per_task)});
+    }
+  }
+  auto run_task = [&](int64_t i, int) {
+    const MatmulScratch::Task& task = scratch.tasks[i];
+    const MatmulJob& job = jobs[task.job];
+    packed_matmul(*job.w->packed, job.w->packed_slice, task.g0, task.g1, scratch.packed_x[scratch.job_input[task.job]],
+                  0, job.n_tokens, job.y, job.w->rows());
+  };
+  const auto n_tasks = static_cast<int64_t>(scratch.tasks.size());
+  if (threads == 1) {
+    for (int64_t i = 0; i < n_tasks; ++i) run_task(i, 0);
+  } else {
+    pool.parallel_for(n_tasks, run_task);
+  }
 }
 
 void get_row(const TensorView& w, int64_t r, float* dst) {

@@ -11,12 +11,18 @@
 
 namespace kindred {
 
+class PackedMatrix;
+
 struct TensorView {
   std::string name;
   DType type = DType::F32;
   std::array<int64_t, 4> ne = {1, 1, 1, 1};
   int n_dims = 0;
   const void* data = nullptr;
+  // The same values repacked for the int8 SIMD kernels (packed_matrix.h) when the loader made a
+  // copy; the view is then slice `packed_slice` of it. Null when the matrix is only in GGUF layout.
+  const PackedMatrix* packed = nullptr;
+  int64_t packed_slice = 0;
 
   int64_t cols() const { return ne[0]; }
   int64_t rows() const { return ne[1] * ne[2] * ne[3]; }

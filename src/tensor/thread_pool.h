@@ -2,6 +2,9 @@
 // The calling thread takes part in the work, so ThreadPool(1) runs everything inline.
 // parallel_for is not re-entrant and must be called from one thread at a time; it allocates
 // nothing per call, so it is safe on the per-token hot path.
+// A decode step runs about a hundred loops of tens of microseconds each, so idle workers spin
+// briefly on the loop counter before sleeping: a condition-variable wake-up per loop costs as
+// much as the loop. They sleep once no loop has come for about a millisecond.
 #pragma once
 #include <atomic>
 #include <condition_variable>
@@ -42,10 +45,10 @@ class ThreadPool {
   std::vector<std::thread> workers_;
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::condition_variable done_;
-  uint64_t generation_ = 0;  // bumped once per parallel_for
-  int busy_workers_ = 0;
-  bool stopping_ = false;
+  std::atomic<uint64_t> generation_{0};  // bumped once per parallel_for
+  std::atomic<int> busy_workers_{0};
+  std::atomic<int> sleeping_workers_{0};
+  std::atomic<bool> stopping_{false};
   TaskFn fn_ = nullptr;
   void* ctx_ = nullptr;
   int64_t n_tasks_ = 0;
