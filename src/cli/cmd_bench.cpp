@@ -28,6 +28,7 @@ struct BenchOptions {
   int n_threads = 0;
   int reps = 5;
   bool json = false;
+  bool no_repack = false;
 };
 
 struct Stats {
@@ -76,7 +77,7 @@ void run_bench(const BenchOptions& o) {
   if (o.n_prompt == 0 && o.n_gen == 0) throw std::runtime_error("bench: nothing to measure (-p 0 -n 0)");
   if (o.reps < 1) throw std::runtime_error("bench: -r must be at least 1");
   if (o.n_threads < 0) throw std::runtime_error("bench: -t must not be negative");
-  LoadedModel m = load_model(o.model);
+  LoadedModel m = load_model(o.model, !o.no_repack);
   const ModelConfig& cfg = m.model->config();
   // Like llama-bench: the context holds the prompt and the generated tokens.
   const int n_ctx = std::max(o.n_prompt + o.n_gen, 1);
@@ -152,6 +153,7 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-t,--threads", opts->n_threads, "Threads (0: all cores)");
   cmd->add_option("-r,--repetitions", opts->reps, "Repetitions of each test (median reported)");
   cmd->add_flag("--json", opts->json, "Print one JSON object");
+  cmd->add_flag("--no-repack", opts->no_repack, "Keep weights in GGUF layout (measures what load-time repacking gains)");
   cmd->callback([opts] { run_bench(*opts); });
 }
 

@@ -19,11 +19,11 @@ std::shared_ptr<const gguf::File> open_model_file(const std::string& source) {
   return std::make_shared<const gguf::File>(gguf::File::open(source));
 }
 
-LoadedModel load_model(const std::string& source) {
+LoadedModel load_model(const std::string& source, bool repack) {
   LoadedModel m;
   m.file = open_model_file(source);
   m.tokenizer = Tokenizer::from_gguf(*m.file);
-  m.model = Model::load(m.file);
+  m.model = Model::load(m.file, repack);
   return m;
 }
 

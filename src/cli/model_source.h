@@ -19,6 +19,7 @@ struct LoadedModel {
   std::unique_ptr<Tokenizer> tokenizer;
 };
 
-LoadedModel load_model(const std::string& source);
+// repack: copy Q8_0/Q4_0 matrices into the packed SIMD layout (Model::load); off only to measure it.
+LoadedModel load_model(const std::string& source, bool repack = true);
 
 }  // namespace kindred::cli

@@ -269,9 +269,9 @@ void attention(const ModelConfig& c, const KvCache& cache, int layer, int pos, i
   };
 
   const int64_t n_tasks = static_cast<int64_t>(c.n_head_kv) * n_qblocks;
-  // Short contexts are cheaper on one thread than the hand-off to the pool.
+  // Very short contexts are cheaper on one thread than the hand-off to the (spinning) pool.
   const int64_t work = static_cast<int64_t>(n_tokens) * c.n_head * (pos + n_tokens) * hd;
-  if (work < (1 << 18) || pool.size() == 1) {
+  if (work < (1 << 14) || pool.size() == 1) {
     for (int64_t task = 0; task < n_tasks; ++task) attend(task, 0);
   } else {
     pool.parallel_for(n_tasks, attend);

@@ -12,8 +12,8 @@ namespace {
 // Weight bytes a chunk of rows should stay under so it sits in L2 while every token of a
 // batch streams past it.
 constexpr size_t kChunkBytes = 256 * 1024;
-// About 20 µs of single-thread work: the cost of handing a loop to the pool and waiting for it.
-constexpr int64_t kMinParallelWork = 1 << 18;
+// About 3 µs of single-thread work: the cost of handing a loop to the (spinning) pool and waiting.
+constexpr int64_t kMinParallelWork = 1 << 15;
 
 // Tokens per pass over a chunk: their activations (a few KiB each) stay in L1/L2 too.
 constexpr int64_t kTokenBlock = 16;
@@ -121,7 +121,7 @@ void matmul_batch(std::span<const MatmulJob> jobs, ThreadPool& pool, MatmulScrat
 
   // Tasks are runs of row groups; about eight per thread balance uneven progress.
   const int64_t threads = work < kMinParallelWork ? 1 : pool.size();
-  const int64_t per_task = std::max<int64_t>(1, total_groups / (8 * threads));
+  const int64_t per_task = std::max<int64_t>(1, total_groups / (16 * threads));
   scratch.tasks.clear();
   for (size_t j = 0; j < jobs.size(); ++j) {
     if (!jobs[j].w->packed || jobs[j].n_tokens <= 0) continue;

@@ -8,6 +8,9 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <thread>
+
+#include <sys/mman.h>
 
 #include "tensor/packed_kernels.h"
 #include "tensor/quants.h"
@@ -28,9 +31,17 @@ void AlignedBytes::Free::operator()(uint8_t* p) const { std::free(p); }
 
 void AlignedBytes::resize(size_t n) {
   if (n <= size_) return;
-  const size_t alloc = round_up(std::max<size_t>(n, 64), 64);
-  auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, alloc));
+  // Weight-sized buffers go on 2 MiB pages where the kernel allows it: decoding streams the
+  // whole model per token, and 4 KiB pages cost a TLB miss every 4 KiB of it.
+  constexpr size_t kHugePage = size_t{2} << 20;
+  const bool huge = n >= kHugePage;
+  const size_t align = huge ? kHugePage : 64;
+  const size_t alloc = round_up(std::max<size_t>(n, 64), align);
+  auto* p = static_cast<uint8_t*>(std::aligned_alloc(align, alloc));
   if (!p) throw std::bad_alloc();
+#ifdef MADV_HUGEPAGE
+  if (huge) madvise(p, alloc, MADV_HUGEPAGE);  // advisory: without it the pages are just smaller
+#endif
   data_.reset(p);
   size_ = alloc;
 }
@@ -110,16 +121,35 @@ PackedMatrix::PackedMatrix(const TensorView& w)
   scale_bytes_ = round_up(static_cast<size_t>(blocks) * kPackRows * sizeof(fp16_t), 64);
   group_bytes_ = scale_bytes_ + static_cast<size_t>(blocks) * chunk_bytes(type_);
   bytes_.resize(group_bytes_ * static_cast<size_t>(groups_ * slices_));
-  std::memset(bytes_.data(), 0, bytes_.size());  // padding rows: zero scales
 
+  // Groups are independent and written front to back; large matrices use every core.
+  const int64_t n_groups = groups_ * slices_;
+  const auto n_threads = static_cast<int64_t>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
+  const int64_t per_thread = (n_groups + n_threads - 1) / n_threads;
+  if (n_threads == 1 || bytes_.size() < (1u << 22)) {
+    pack_groups(w, 0, n_groups);
+  } else {
+    std::vector<std::thread> threads;
+    for (int64_t g = per_thread; g < n_groups; g += per_thread) {
+      threads.emplace_back([this, &w, g, n_groups, per_thread] { pack_groups(w, g, std::min(n_groups, g + per_thread)); });
+    }
+    pack_groups(w, 0, std::min(n_groups, per_thread));
+    for (auto& t : threads) t.join();
+  }
+}
+
+void PackedMatrix::pack_groups(const TensorView& w, int64_t first, int64_t last) {
+  const int64_t blocks = cols_ / kPackBlock;
   const size_t chunk = chunk_bytes(type_);
-  for (int64_t s = 0; s < slices_; ++s) {
-    for (int64_t r = 0; r < rows_; ++r) {
-      uint8_t* g = bytes_.data() + static_cast<size_t>(s * groups_ + r / kPackRows) * group_bytes_;
-      auto* scales = reinterpret_cast<fp16_t*>(g);
-      uint8_t* quants = g + scale_bytes_;
-      const int lane = static_cast<int>(r % kPackRows);
-      const uint8_t* src = w.row(s * rows_ + r);
+  for (int64_t gi = first; gi < last; ++gi) {
+    const int64_t s = gi / groups_, g = gi % groups_;
+    uint8_t* out = bytes_.data() + static_cast<size_t>(gi) * group_bytes_;
+    auto* scales = reinterpret_cast<fp16_t*>(out);
+    uint8_t* quants = out + scale_bytes_;
+    const int valid = static_cast<int>(std::min<int64_t>(kPackRows, rows_ - g * kPackRows));
+    if (valid < kPackRows) std::memset(out, 0, group_bytes_);  // padding rows: zero scales
+    for (int lane = 0; lane < valid; ++lane) {
+      const uint8_t* src = w.row(s * rows_ + g * kPackRows + lane);
       for (int64_t b = 0; b < blocks; ++b) {
         uint8_t* c = quants + b * chunk;
         if (type_ == DType::Q8_0) {

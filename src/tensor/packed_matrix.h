@@ -86,6 +86,8 @@ class PackedMatrix {
   }
 
  private:
+  void pack_groups(const TensorView& w, int64_t first, int64_t last);  // groups counted across slices
+
   DType type_;
   int64_t rows_, cols_, slices_, groups_;
   size_t scale_bytes_, group_bytes_;

@@ -17,6 +17,10 @@
 namespace kindred::kernels {
 namespace {
 
+// Bytes ahead of the loads to prefetch: the hardware streamer stops at each 4 KiB boundary,
+// and a decode step reads each weight exactly once (prefill re-reads a group from cache instead).
+constexpr int kPrefetchAhead = 2048;
+
 inline __m512i broadcast4(const int8_t* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof v);
@@ -50,6 +54,7 @@ void tile(const uint8_t* group, int64_t blocks, const QuantizedActivations& x, i
     if constexpr (Q4) {
       const uint8_t* c = quants + b * (kPackRows * kPackBlock / 2);
       for (int j = 0; j < 4; ++j) {
+        if constexpr (NT == 1) _mm_prefetch(reinterpret_cast<const char*>(c + kPrefetchAhead + j * 64), _MM_HINT_T0);
         const __m512i v = _mm512_load_si512(c + j * 64);
         const __m512i lo = _mm512_and_si512(v, low_nibbles);
         const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low_nibbles);
@@ -62,6 +67,8 @@ void tile(const uint8_t* group, int64_t blocks, const QuantizedActivations& x, i
     } else {
       const uint8_t* c = quants + b * (kPackRows * kPackBlock);
       for (int j = 0; j < 8; j += 2) {
+        if constexpr (NT == 1) _mm_prefetch(reinterpret_cast<const char*>(c + kPrefetchAhead + j * 64), _MM_HINT_T0);
+        if constexpr (NT == 1) _mm_prefetch(reinterpret_cast<const char*>(c + kPrefetchAhead + j * 64 + 64), _MM_HINT_T0);
         const __m512i v0 = _mm512_load_si512(c + j * 64);
         const __m512i v1 = _mm512_load_si512(c + (j + 1) * 64);
         for (int t = 0; t < NT; ++t) {
