@@ -5,6 +5,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   nlohmann-json3-dev libcli11-dev libutf8proc-dev libcurl4-openssl-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev sqlite3 libpng-dev libssl-dev
 )
 missing=()
 for p in "${packages[@]}"; do

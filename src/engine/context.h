@@ -13,7 +13,7 @@ namespace kindred {
 struct ContextParams {
   int n_ctx = 0;          // 0: the model's training context, capped at 4096
   int n_threads = 0;      // 0: all hardware threads
-  int n_batch = 512;      // prompt tokens per forward call
+  int n_batch = 256;      // prompt tokens per forward call (bounds activation memory; the GEMM tiles gain little past it)
   // KV cache element type: F16 halves the memory of F32 at ~1e-3 relative error; Q8_0 (34 bytes per
   // 32 values) nearly halves it again; F32 is exact (what reference comparisons use).
   DType kv_type = DType::F16;

@@ -273,18 +273,27 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file, bool 
     }
   }
   if (repack && PackedMatrix::worthwhile()) {
-    auto pack = [&](TensorView& t) {
-      if (!t.data || !PackedMatrix::supports(t.type) || t.cols() % kPackBlock != 0) return;
-      t.packed = w.packed.emplace_back(std::make_unique<PackedMatrix>(t)).get();
-      m->file_->release_pages(t.data, t.bytes());
-    };
-    pack(w.output);
+    std::vector<TensorView*> matrices = {&w.output};
     for (LayerWeights& L : w.layers) {
       for (TensorView* t : {&L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down, &L.ffn_gate_inp,
                             &L.ffn_gate_exps, &L.ffn_up_exps, &L.ffn_down_exps, &L.ffn_gate_shexp, &L.ffn_up_shexp,
                             &L.ffn_down_shexp}) {
-        pack(*t);
+        matrices.push_back(t);
       }
+    }
+    std::erase_if(matrices, [](const TensorView* t) {
+      return !t->data || !PackedMatrix::supports(t->type) || t->cols() % kPackBlock != 0;
+    });
+    auto arena_bytes = [](const TensorView& t) { return (PackedMatrix::storage_bytes(t) + 63) / 64 * 64; };
+    size_t total = 0;
+    for (const TensorView* t : matrices) total += arena_bytes(*t);
+    w.packed_arena.resize(total);
+    size_t offset = 0;
+    for (TensorView* t : matrices) {
+      t->packed = w.packed.emplace_back(std::make_unique<PackedMatrix>(*t, w.packed_arena.data() + offset)).get();
+      offset += arena_bytes(*t);
+      // One copy in memory: the file's pages for this matrix can go.
+      m->file_->release_pages(t->data, t->bytes());
     }
   }
   if (const TensorView freqs = bind.optional("rope_freqs.weight", {c.rope.n_dims / 2}); freqs.data) {

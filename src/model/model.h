@@ -91,8 +91,10 @@ struct ModelWeights {
   std::vector<float> rope_freq_factors;  // per rotated pair, from rope_freqs.weight (Llama 3.1); empty if none
   // Norm weights and biases stored in another type are converted to float at load; views point here.
   std::vector<std::vector<float>> converted_f32;
-  // Matrices copied into the SIMD kernels' layout at load (TensorView::packed points here).
+  // Matrices copied into the SIMD kernels' layout at load (TensorView::packed points here),
+  // all in one arena.
   std::vector<std::unique_ptr<PackedMatrix>> packed;
+  AlignedBytes packed_arena;
 };
 
 // Precomputed cos/sin for one position: n_dims/2 pairs.

@@ -107,8 +107,11 @@ void packed_tile_scalar(DType type, const uint8_t* group, int64_t blocks, const 
 
 bool PackedMatrix::worthwhile() { return active_isa() == Isa::Avx512; }
 
-PackedMatrix::PackedMatrix(const TensorView& w)
-    : type_(w.type), rows_(w.ne[1]), cols_(w.ne[0]), slices_(w.ne[2] * w.ne[3]) {
+void PackedMatrix::layout(const TensorView& w) {
+  type_ = w.type;
+  rows_ = w.ne[1];
+  cols_ = w.ne[0];
+  slices_ = w.ne[2] * w.ne[3];
   if (!supports(w.type)) {
     throw std::invalid_argument("PackedMatrix: tensor '" + w.name + "' has type " + std::string(dtype_name(w.type)) +
                                 ", which has no packed kernel");
@@ -120,13 +123,36 @@ PackedMatrix::PackedMatrix(const TensorView& w)
   groups_ = (rows_ + kPackRows - 1) / kPackRows;
   scale_bytes_ = round_up(static_cast<size_t>(blocks) * kPackRows * sizeof(fp16_t), 64);
   group_bytes_ = scale_bytes_ + static_cast<size_t>(blocks) * chunk_bytes(type_);
-  bytes_.resize(group_bytes_ * static_cast<size_t>(groups_ * slices_));
+}
 
+size_t PackedMatrix::storage_bytes(const TensorView& w) {
+  PackedMatrix shape;
+  shape.layout(w);
+  return shape.bytes();
+}
+
+PackedMatrix::PackedMatrix(const TensorView& w) {
+  layout(w);
+  owned_.resize(bytes());
+  data_ = owned_.data();
+  pack(w);
+}
+
+PackedMatrix::PackedMatrix(const TensorView& w, uint8_t* storage) {
+  layout(w);
+  if (!storage || reinterpret_cast<uintptr_t>(storage) % 64 != 0) {
+    throw std::invalid_argument("PackedMatrix: storage for '" + w.name + "' is not 64-byte aligned");
+  }
+  data_ = storage;
+  pack(w);
+}
+
+void PackedMatrix::pack(const TensorView& w) {
   // Groups are independent and written front to back; large matrices use every core.
   const int64_t n_groups = groups_ * slices_;
   const auto n_threads = static_cast<int64_t>(std::clamp(std::thread::hardware_concurrency(), 1u, 16u));
   const int64_t per_thread = (n_groups + n_threads - 1) / n_threads;
-  if (n_threads == 1 || bytes_.size() < (1u << 22)) {
+  if (n_threads == 1 || bytes() < (1u << 22)) {
     pack_groups(w, 0, n_groups);
   } else {
     std::vector<std::thread> threads;
@@ -143,7 +169,7 @@ void PackedMatrix::pack_groups(const TensorView& w, int64_t first, int64_t last)
   const size_t chunk = chunk_bytes(type_);
   for (int64_t gi = first; gi < last; ++gi) {
     const int64_t s = gi / groups_, g = gi % groups_;
-    uint8_t* out = bytes_.data() + static_cast<size_t>(gi) * group_bytes_;
+    uint8_t* out = data_ + static_cast<size_t>(gi) * group_bytes_;
     auto* scales = reinterpret_cast<fp16_t*>(out);
     uint8_t* quants = out + scale_bytes_;
     const int valid = static_cast<int>(std::min<int64_t>(kPackRows, rows_ - g * kPackRows));

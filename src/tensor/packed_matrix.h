@@ -71,27 +71,35 @@ class PackedMatrix {
   // Whether load-time packing pays off on this CPU (it needs AVX-512 VNNI to be faster).
   static bool worthwhile();
 
-  // Repacks w (2-D, or 3-D with ne[2] slices); throws std::invalid_argument for an
-  // unsupported type or a column count that is not whole blocks.
+  // Repacks w (2-D, or 3-D with ne[2] slices) into its own buffer; throws
+  // std::invalid_argument for an unsupported type or a column count that is not whole blocks.
   explicit PackedMatrix(const TensorView& w);
+  // The same into storage the caller owns (storage_bytes(w) bytes, 64-byte aligned), so a
+  // model's matrices can share one arena on large pages without per-matrix rounding.
+  PackedMatrix(const TensorView& w, uint8_t* storage);
+  static size_t storage_bytes(const TensorView& w);
 
   DType type() const { return type_; }
   int64_t rows() const { return rows_; }  // per slice
   int64_t cols() const { return cols_; }
   int64_t slices() const { return slices_; }
   int64_t groups() const { return groups_; }  // per slice
-  size_t bytes() const { return bytes_.size(); }
+  size_t bytes() const { return group_bytes_ * static_cast<size_t>(groups_ * slices_); }
   const uint8_t* group(int64_t slice, int64_t g) const {
-    return bytes_.data() + (static_cast<size_t>(slice * groups_ + g)) * group_bytes_;
+    return data_ + (static_cast<size_t>(slice * groups_ + g)) * group_bytes_;
   }
 
  private:
+  PackedMatrix() = default;
+  void layout(const TensorView& w);
+  void pack(const TensorView& w);
   void pack_groups(const TensorView& w, int64_t first, int64_t last);  // groups counted across slices
 
-  DType type_;
-  int64_t rows_, cols_, slices_, groups_;
-  size_t scale_bytes_, group_bytes_;
-  AlignedBytes bytes_;
+  DType type_ = DType::Q8_0;
+  int64_t rows_ = 0, cols_ = 0, slices_ = 0, groups_ = 0;
+  size_t scale_bytes_ = 0, group_bytes_ = 0;
+  AlignedBytes owned_;  // empty when the storage is the caller's
+  uint8_t* data_ = nullptr;
 };
 
 // y[t * ldy + r] = row r of `slice` · x_t for the rows of groups [g0, g1) and tokens [t0, t1),
