@@ -29,8 +29,19 @@ std::span<const float> Context::eval(std::span<const int32_t> tokens) {
     const auto chunk = tokens.subspan(start, std::min<size_t>(params_.n_batch, tokens.size() - start));
     model_.forward(chunk, n_past_, cache_, act_, pool_, logits_);
     n_past_ += static_cast<int>(chunk.size());
+    tokens_.insert(tokens_.end(), chunk.begin(), chunk.end());
   }
   return logits_;
+}
+
+std::span<const float> Context::eval_sequence(std::span<const int32_t> tokens) {
+  if (tokens.empty()) throw ModelError("eval_sequence: the sequence is empty");
+  const auto limit = std::min(tokens.size() - 1, tokens_.size());  // the last token is always computed
+  size_t common = 0;
+  while (common < limit && tokens_[common] == tokens[common]) ++common;
+  truncate(static_cast<int>(common));
+  last_reused_ = static_cast<int>(common);
+  return eval(tokens.subspan(common));
 }
 
 std::span<const float> Context::eval_all(std::span<const int32_t> tokens) {
@@ -41,6 +52,8 @@ std::span<const float> Context::eval_all(std::span<const int32_t> tokens) {
     model_.forward(tokens.subspan(start, count), n_past_, cache_, act_, pool_,
                    std::span<float>(logits_).subspan(start * n_vocab, count * n_vocab), true);
     n_past_ += static_cast<int>(count);
+    tokens_.insert(tokens_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(start),
+                   tokens.begin() + static_cast<std::ptrdiff_t>(start + count));
   }
   return logits_;
 }
@@ -48,6 +61,7 @@ std::span<const float> Context::eval_all(std::span<const int32_t> tokens) {
 void Context::truncate(int n) {
   if (n < 0 || n > n_past_) throw ModelError("cannot truncate a sequence of " + std::to_string(n_past_) + " to " + std::to_string(n));
   n_past_ = n;
+  tokens_.resize(static_cast<size_t>(n));
 }
 
 void Context::shift(int n_keep, int n_discard) {
@@ -58,6 +72,7 @@ void Context::shift(int n_keep, int n_discard) {
   }
   cache_.shift(model_.config(), model_.weights().rope_freq_factors, n_keep, n_discard, n_past_);
   n_past_ -= n_discard;
+  tokens_.erase(tokens_.begin() + n_keep, tokens_.begin() + n_keep + n_discard);
 }
 
 }  // namespace kindred

@@ -1,6 +1,8 @@
 // One sequence being run through a model: its KV cache, activation buffers, thread pool and
 // position. Not thread-safe; use one Context per concurrent sequence.
 #pragma once
+#include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <vector>
@@ -30,6 +32,15 @@ class Context {
 
   // Appends tokens to the sequence and returns the logits after the last one.
   std::span<const float> eval(std::span<const int32_t> tokens);
+  // Makes the sequence exactly `tokens`, computing only what the cache does not already hold:
+  // positions up to the longest common prefix with tokens() are kept, the rest is evaluated
+  // (at least the last token, for its logits). Returns the logits after the last token; a chat's
+  // next turn, a regenerate or an edit so costs only the tokens after the first change.
+  std::span<const float> eval_sequence(std::span<const int32_t> tokens);
+  // Tokens the last eval_sequence took from the cache instead of computing.
+  int last_reused() const { return last_reused_; }
+  // The token at every position the cache holds (size n_past()).
+  std::span<const int32_t> tokens() const { return tokens_; }
   // Appends tokens and returns logits for every one of them (n_tokens × n_vocab).
   std::span<const float> eval_all(std::span<const int32_t> tokens);
   // Forgets everything from position n on (n <= n_past).
@@ -43,6 +54,14 @@ class Context {
   void shift(int n_keep, int n_discard);
   const KvCache& cache() const { return cache_; }
 
+  // Writes the sequence (its tokens and their keys and values) to `path` atomically, so a long
+  // chat resumes without re-processing. The file names the model it belongs to.
+  void save_state(const std::filesystem::path& path) const;
+  // Replaces the sequence with one saved by save_state. Throws ModelError naming the problem
+  // (not a state file, another model, another cache type, longer than this context, truncated);
+  // on error the context is left empty rather than half-loaded.
+  void load_state(const std::filesystem::path& path);
+
  private:
   const Model& model_;
   ContextParams params_;
@@ -50,7 +69,9 @@ class Context {
   KvCache cache_;
   Activations act_;
   std::vector<float> logits_;
+  std::vector<int32_t> tokens_;
   int n_past_ = 0;
+  int last_reused_ = 0;
 };
 
 }  // namespace kindred

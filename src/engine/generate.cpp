@@ -24,14 +24,16 @@ GenerateResult generate(Context& ctx, const Tokenizer& tokenizer, Sampler& sampl
   GenerateResult result;
   result.n_prompt = static_cast<int>(prompt.size());
   if (prompt.empty()) throw ModelError("the prompt is empty: nothing to continue from");
-  if (ctx.n_past() + static_cast<int>(prompt.size()) > ctx.n_ctx()) {
+  const int base = params.reuse_prefix ? 0 : ctx.n_past();
+  if (base + static_cast<int>(prompt.size()) > ctx.n_ctx()) {
     throw ModelError("the prompt (" + std::to_string(prompt.size()) + " tokens) does not fit the context of " +
                      std::to_string(ctx.n_ctx()) + " tokens");
   }
   for (int32_t id : prompt) sampler.accept(id);
 
   const auto t0 = Clock::now();
-  std::span<const float> logits = ctx.eval(prompt);
+  std::span<const float> logits = params.reuse_prefix ? ctx.eval_sequence(prompt) : ctx.eval(prompt);
+  if (params.reuse_prefix) result.n_reused = ctx.last_reused();
   const auto t1 = Clock::now();
   result.prompt_seconds = std::chrono::duration<double>(t1 - t0).count();
 

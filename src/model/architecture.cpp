@@ -200,6 +200,33 @@ ModelConfig read_model_config(const gguf::File& f) {
   return c;
 }
 
+namespace {
+
+// FNV-1a over the file's shape: cheap (no pass over the weights) yet different for any other
+// conversion, quantization or architecture.
+uint64_t file_fingerprint(const gguf::File& f) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* p, size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (size_t i = 0; i < n; ++i) h = (h ^ b[i]) * 1099511628211ull;
+  };
+  const uint64_t sizes[] = {f.file_size(), f.data_offset(), f.tensors().size(), f.metadata().size()};
+  mix(sizes, sizeof sizes);
+  for (const gguf::TensorInfo& t : f.tensors()) {
+    mix(t.name.data(), t.name.size());
+    const uint64_t shape[] = {static_cast<uint64_t>(t.type), static_cast<uint64_t>(t.ne[0]), static_cast<uint64_t>(t.ne[1]),
+                              static_cast<uint64_t>(t.ne[2]), static_cast<uint64_t>(t.ne[3]), t.offset};
+    mix(shape, sizeof shape);
+  }
+  if (!f.tensors().empty()) {
+    const TensorView first = f.view(f.tensors().front());
+    mix(first.data, std::min<size_t>(first.bytes(), 4096));
+  }
+  return h;
+}
+
+}  // namespace
+
 std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file, bool repack) {
   std::unique_ptr<Model> m(new Model());
   m->file_ = std::move(file);
@@ -272,6 +299,7 @@ std::unique_ptr<Model> Model::load(std::shared_ptr<const gguf::File> file, bool 
       as_f32(*t);
     }
   }
+  m->fingerprint_ = file_fingerprint(*m->file_);
   if (repack && PackedMatrix::worthwhile()) {
     std::vector<TensorView*> matrices = {&w.output};
     for (LayerWeights& L : w.layers) {

@@ -34,6 +34,14 @@ class KvCache {
   // One head of one position, in `type`. Consecutive positions are row_bytes() apart.
   const std::byte* key(int layer, int pos, int head) const { return k_.get() + offset(layer, pos, head); }
   const std::byte* value(int layer, int pos, int head) const { return v_.get() + offset(layer, pos, head); }
+  // Rows [0, n) of one layer's keys or values as raw bytes in type(): the positions are
+  // contiguous within a layer, so saving and restoring a sequence is one copy per layer.
+  std::span<const std::byte> key_rows(int layer, int n) const { return {k_.get() + offset(layer, 0, 0), rows_bytes(n)}; }
+  std::span<const std::byte> value_rows(int layer, int n) const { return {v_.get() + offset(layer, 0, 0), rows_bytes(n)}; }
+  std::span<std::byte> key_rows(int layer, int n) { return {k_.get() + offset(layer, 0, 0), rows_bytes(n)}; }
+  std::span<std::byte> value_rows(int layer, int n) { return {v_.get() + offset(layer, 0, 0), rows_bytes(n)}; }
+  int n_layer() const { return n_layer_; }
+
   // Dequantized copies (head_dim floats), for tests and the context shift.
   void read_key(int layer, int pos, int head, float* out) const;
   void read_value(int layer, int pos, int head, float* out) const;
@@ -45,6 +53,7 @@ class KvCache {
              int n_used);
 
  private:
+  size_t rows_bytes(int n) const { return static_cast<size_t>(n) * row_bytes(); }
   size_t offset(int layer, int pos, int head) const {
     return static_cast<size_t>(layer) * layer_bytes_ + static_cast<size_t>(pos) * row_bytes() +
            static_cast<size_t>(head) * head_bytes_;

@@ -141,6 +141,10 @@ class Model {
   const ModelConfig& config() const { return config_; }
   const ModelWeights& weights() const { return weights_; }
   const gguf::File& file() const { return *file_; }
+  // Identifies the model's file: a hash of its metadata layout, tensor names, types, shapes and
+  // offsets and the first bytes of its tensor data (not a hash of all weights), used to refuse
+  // state saved with another model.
+  uint64_t fingerprint() const { return fingerprint_; }
 
   // Runs tokens at positions [pos, pos + tokens.size()), storing their keys and values in cache.
   // logits receives n_vocab floats per token when all_logits, else for the last token only.
@@ -152,6 +156,7 @@ class Model {
   std::shared_ptr<const gguf::File> file_;
   ModelConfig config_;
   ModelWeights weights_;
+  uint64_t fingerprint_ = 0;
 };
 
 // Reads the configuration alone (used by load and by `kindred info`).
