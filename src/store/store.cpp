@@ -1,0 +1,60 @@
+// Record helpers shared by every Store backend: enum names, the clock, input checks.
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "store/store.h"
+#include "store/validate.h"
+
+namespace kindred::store {
+
+std::string_view to_string(Role role) {
+  switch (role) {
+    case Role::System: return "system";
+    case Role::User: return "user";
+    case Role::Assistant: return "assistant";
+  }
+  return "?";
+}
+
+std::string_view to_string(MemoryKind kind) {
+  switch (kind) {
+    case MemoryKind::Fact: return "fact";
+    case MemoryKind::Summary: return "summary";
+    case MemoryKind::Note: return "note";
+  }
+  return "?";
+}
+
+std::optional<Role> parse_role(std::string_view text) {
+  for (Role r : {Role::System, Role::User, Role::Assistant}) {
+    if (to_string(r) == text) return r;
+  }
+  return std::nullopt;
+}
+
+std::optional<MemoryKind> parse_memory_kind(std::string_view text) {
+  for (MemoryKind k : {MemoryKind::Fact, MemoryKind::Summary, MemoryKind::Note}) {
+    if (to_string(k) == text) return k;
+  }
+  return std::nullopt;
+}
+
+Timestamp now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void require_json(std::string_view text, std::string_view field) {
+  try {
+    const auto parsed = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw StoreError(std::string(field) + ": invalid JSON (" + e.what() + ")");
+  }
+}
+
+void require_non_empty(std::string_view text, std::string_view field) {
+  if (text.empty()) throw StoreError(std::string(field) + ": must not be empty");
+}
+
+}  // namespace kindred::store

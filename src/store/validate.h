@@ -1,0 +1,15 @@
+// Input checks and the clock shared by store backends and the session JSON codec.
+#pragma once
+#include <string_view>
+
+#include "store/store.h"
+
+namespace kindred::store {
+
+Timestamp now_ms();
+// Throws StoreError "<field>: invalid JSON (...)" unless text parses as JSON.
+void require_json(std::string_view text, std::string_view field);
+// Throws StoreError "<field>: must not be empty" for an empty string.
+void require_non_empty(std::string_view text, std::string_view field);
+
+}  // namespace kindred::store
