@@ -17,6 +17,9 @@ int main(int argc, char** argv) {
   kindred::cli::add_pull_command(app);
   kindred::cli::add_synth_command(app);
   kindred::cli::add_bench_command(app);
+  kindred::cli::add_chat_command(app);
+  kindred::cli::add_template_command(app);
+  kindred::cli::add_card_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

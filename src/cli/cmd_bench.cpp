@@ -29,6 +29,8 @@ struct BenchOptions {
   int reps = 5;
   bool json = false;
   bool no_repack = false;
+  int turn_history = 0;  // --turn: measure a chat turn after this many tokens of history
+  int turn_new = 32;
 };
 
 struct Stats {
@@ -74,13 +76,14 @@ uint64_t peak_rss_bytes() {
 
 void run_bench(const BenchOptions& o) {
   if (o.n_prompt < 0 || o.n_gen < 0) throw std::runtime_error("bench: -p and -n must not be negative");
-  if (o.n_prompt == 0 && o.n_gen == 0) throw std::runtime_error("bench: nothing to measure (-p 0 -n 0)");
+  if (o.turn_history < 0 || o.turn_new < 1) throw std::runtime_error("bench: --turn must not be negative and --turn-new must be positive");
+  if (o.n_prompt == 0 && o.n_gen == 0 && o.turn_history == 0) throw std::runtime_error("bench: nothing to measure (-p 0 -n 0)");
   if (o.reps < 1) throw std::runtime_error("bench: -r must be at least 1");
   if (o.n_threads < 0) throw std::runtime_error("bench: -t must not be negative");
   LoadedModel m = load_model(o.model, !o.no_repack);
   const ModelConfig& cfg = m.model->config();
   // Like llama-bench: the context holds the prompt and the generated tokens.
-  const int n_ctx = std::max(o.n_prompt + o.n_gen, 1);
+  const int n_ctx = std::max({o.n_prompt + o.n_gen, o.turn_history + o.turn_new + 1, 1});
   Context ctx(*m.model, {.n_ctx = n_ctx, .n_threads = o.n_threads});
   if (ctx.n_ctx() < std::max(o.n_prompt, o.n_gen)) {
     throw std::runtime_error("bench: the context holds only " + std::to_string(ctx.n_ctx()) + " tokens");
@@ -118,7 +121,32 @@ void run_bench(const BenchOptions& o) {
     run_tg(1);
     for (int r = 0; r < o.reps; ++r) tg.push_back(run_tg(o.n_gen));
   }
+  // A chat's next turn: the history is cached, so only the new message's tokens are computed
+  // (Context::eval_sequence), against evaluating the whole conversation from scratch.
+  std::vector<double> turn_cached, turn_scratch;
+  int turn_reused = 0;
+  if (o.turn_history > 0) {
+    std::vector<int32_t> conversation(static_cast<size_t>(o.turn_history + o.turn_new));
+    for (int r = 0; r <= o.reps; ++r) {  // the first round warms up
+      for (auto& t : conversation) t = token(rng);
+      ctx.reset();
+      ctx.eval_sequence(std::span<const int32_t>(conversation).first(static_cast<size_t>(o.turn_history)));
+      auto start = std::chrono::steady_clock::now();
+      ctx.eval_sequence(conversation);
+      const double cached = seconds_since(start);
+      turn_reused = ctx.last_reused();
+      ctx.reset();
+      start = std::chrono::steady_clock::now();
+      ctx.eval_sequence(conversation);
+      const double scratch = seconds_since(start);
+      if (r > 0) {
+        turn_cached.push_back(cached);
+        turn_scratch.push_back(scratch);
+      }
+    }
+  }
   const Stats p = summarize(pp), g = summarize(tg);
+  const Stats tc = summarize(turn_cached), ts = summarize(turn_scratch);
   const uint64_t file_bytes = m.file->file_size();
   const uint64_t rss = peak_rss_bytes();
   if (o.json) {
@@ -127,10 +155,12 @@ void run_bench(const BenchOptions& o) {
         "\"n_prompt\": %d, \"n_gen\": %d, \"reps\": %d, \"n_ctx\": %d, "
         "\"pp_tps\": %.3f, \"pp_tps_min\": %.3f, \"pp_tps_max\": %.3f, "
         "\"tg_tps\": %.3f, \"tg_tps_min\": %.3f, \"tg_tps_max\": %.3f, "
+        "\"turn_history\": %d, \"turn_new\": %d, \"turn_reused\": %d, \"turn_cached_s\": %.6f, \"turn_scratch_s\": %.6f, "
         "\"kv_cache_bytes\": %llu, \"peak_rss_bytes\": %llu}\n",
         o.model.empty() ? "(embedded)" : json_escape(o.model).c_str(), cfg.arch.c_str(), static_cast<unsigned long long>(file_bytes),
         isa_name(active_isa()), ctx.pool().size(), o.n_prompt, o.n_gen, o.reps, ctx.n_ctx(), p.median, p.min, p.max,
-        g.median, g.min, g.max, static_cast<unsigned long long>(kv_bytes), static_cast<unsigned long long>(rss));
+        g.median, g.min, g.max, o.turn_history, o.turn_new, turn_reused, tc.median, ts.median,
+        static_cast<unsigned long long>(kv_bytes), static_cast<unsigned long long>(rss));
     return;
   }
   std::printf("model %s (%s, %.1f MiB), %d threads, %s, %d reps\n", o.model.empty() ? "(embedded)" : o.model.c_str(),
@@ -138,6 +168,10 @@ void run_bench(const BenchOptions& o) {
   std::printf("%-8s %12s %12s %12s\n", "test", "t/s median", "min", "max");
   if (!pp.empty()) std::printf("pp%-6d %12.2f %12.2f %12.2f\n", o.n_prompt, p.median, p.min, p.max);
   if (!tg.empty()) std::printf("tg%-6d %12.2f %12.2f %12.2f\n", o.n_gen, g.median, g.min, g.max);
+  if (!turn_cached.empty()) {
+    std::printf("turn after %d tokens of history, %d new: %d reused, %.4f s (median); from scratch %.4f s: %.1fx\n",
+                o.turn_history, o.turn_new, turn_reused, tc.median, ts.median, ts.median / tc.median);
+  }
   std::printf("KV cache %.1f MiB (%d positions), peak resident %.1f MiB\n", static_cast<double>(kv_bytes) / (1 << 20),
               ctx.n_ctx(), static_cast<double>(rss) / (1 << 20));
 }
@@ -153,6 +187,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("-t,--threads", opts->n_threads, "Threads (0: all cores)");
   cmd->add_option("-r,--repetitions", opts->reps, "Repetitions of each test (median reported)");
   cmd->add_flag("--json", opts->json, "Print one JSON object");
+  cmd->add_option("--turn", opts->turn_history, "Also time a chat turn of --turn-new tokens after this much cached history");
+  cmd->add_option("--turn-new", opts->turn_new, "New tokens in that turn");
   cmd->add_flag("--no-repack", opts->no_repack, "Keep weights in GGUF layout (measures what load-time repacking gains)");
   cmd->callback([opts] { run_bench(*opts); });
 }

@@ -17,5 +17,8 @@ void add_convert_command(CLI::App& app);
 void add_pull_command(CLI::App& app);
 void add_synth_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_template_command(CLI::App& app);
+void add_card_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
 
 }  // namespace kindred::cli

@@ -1,6 +1,7 @@
 #include "engine/context.h"
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 namespace kindred {
@@ -56,6 +57,31 @@ std::span<const float> Context::eval_all(std::span<const int32_t> tokens) {
                    tokens.begin() + static_cast<std::ptrdiff_t>(start + count));
   }
   return logits_;
+}
+
+std::vector<float> Context::embed(std::span<const int32_t> tokens) {
+  if (tokens.empty()) throw ModelError("embed: no tokens");
+  reset();
+  act_.pool_hidden = true;
+  act_.pooled.assign(static_cast<size_t>(model_.config().n_embd), 0.0f);
+  try {
+    eval(tokens.first(std::min<size_t>(tokens.size(), static_cast<size_t>(n_ctx()))));
+  } catch (...) {
+    act_.pool_hidden = false;
+    reset();
+    throw;
+  }
+  act_.pool_hidden = false;
+  std::vector<float> v = std::move(act_.pooled);
+  act_.pooled.clear();
+  reset();
+  double norm = 0;
+  for (float f : v) norm += static_cast<double>(f) * f;
+  if (norm > 0) {
+    const auto inv = static_cast<float>(1.0 / std::sqrt(norm));
+    for (float& f : v) f *= inv;
+  }
+  return v;
 }
 
 void Context::truncate(int n) {

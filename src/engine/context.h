@@ -37,6 +37,9 @@ class Context {
   // (at least the last token, for its logits). Returns the logits after the last token; a chat's
   // next turn, a regenerate or an edit so costs only the tokens after the first change.
   std::span<const float> eval_sequence(std::span<const int32_t> tokens);
+  // A unit-length embedding of `tokens`: the mean of the model's final normalised hidden states.
+  // Uses (and then empties) this context's cache.
+  std::vector<float> embed(std::span<const int32_t> tokens);
   // Tokens the last eval_sequence took from the cache instead of computing.
   int last_reused() const { return last_reused_; }
   // The token at every position the cache holds (size n_past()).

@@ -113,6 +113,15 @@ void Model::forward(std::span<const int32_t> tokens, int pos, KvCache& cache, Ac
     for (size_t i = 0; i < N * E; ++i) x[i] += act.ffn_out[i];
   }
 
+  if (act.pool_hidden) {
+    act.pooled.resize(static_cast<size_t>(E), 0.0f);
+    std::vector<float>& row = act.ffn_out;  // free at this point
+    for (int t = 0; t < n; ++t) {
+      rms_norm(x + t * E, f32_data(w.output_norm), row.data(), E, c.rms_eps);
+      for (int i = 0; i < E; ++i) act.pooled[i] += row[i];
+    }
+  }
+
   // Final norm and the output head, for the rows the caller wants.
   const int first = all_logits ? 0 : n - 1;
   for (int t = first; t < n; ++t) {

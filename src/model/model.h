@@ -127,6 +127,10 @@ struct Activations {
   std::vector<float> attn_scratch;  // per-thread attention tiles (attention.cpp); independent of n_ctx
   MatmulScratch matmul;
   MoeScratch moe;
+  // When set, forward adds every token's final normalised hidden state into `pooled` (n_embd):
+  // mean pooling for embeddings.
+  bool pool_hidden = false;
+  std::vector<float> pooled;
 };
 
 class KvCache;
