@@ -135,8 +135,10 @@ void run_chat(const ChatOptions& o) {
     std::printf("%s> ", o.user.c_str());
     std::fflush(stdout);
     if (!std::getline(std::cin, line)) {
-      if (g_interrupted.exchange(false) && !std::cin.eof()) {
+      // An interrupted read looks like end of input to the stream; Ctrl-C is not Ctrl-D.
+      if (g_interrupted.exchange(false)) {
         std::cin.clear();
+        std::clearerr(stdin);
         std::printf("\n(Ctrl-C stops a reply; /quit or Ctrl-D leaves)\n");
         continue;
       }
