@@ -6,6 +6,8 @@
 #include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -123,15 +125,28 @@ void run_bench(const BenchOptions& o) {
   }
   // A chat's next turn: the history is cached, so only the new message's tokens are computed
   // (Context::eval_sequence), against evaluating the whole conversation from scratch.
-  std::vector<double> turn_cached, turn_scratch;
+  std::vector<double> turn_cached, turn_scratch, state_save, state_load;
   int turn_reused = 0;
+  uint64_t state_bytes = 0;
   if (o.turn_history > 0) {
     std::vector<int32_t> conversation(static_cast<size_t>(o.turn_history + o.turn_new));
     for (int r = 0; r <= o.reps; ++r) {  // the first round warms up
       for (auto& t : conversation) t = token(rng);
       ctx.reset();
       ctx.eval_sequence(std::span<const int32_t>(conversation).first(static_cast<size_t>(o.turn_history)));
+      // Resuming: the history's state goes to a file and comes back into an emptied context.
+      const std::filesystem::path state = std::filesystem::temp_directory_path() /
+                                          ("kindred-bench-" + std::to_string(::getpid()) + ".kv");
       auto start = std::chrono::steady_clock::now();
+      ctx.save_state(state);
+      const double saved = seconds_since(start);
+      ctx.reset();
+      start = std::chrono::steady_clock::now();
+      ctx.load_state(state);
+      const double loaded = seconds_since(start);
+      state_bytes = std::filesystem::file_size(state);
+      std::filesystem::remove(state);
+      start = std::chrono::steady_clock::now();
       ctx.eval_sequence(conversation);
       const double cached = seconds_since(start);
       turn_reused = ctx.last_reused();
@@ -142,6 +157,8 @@ void run_bench(const BenchOptions& o) {
       if (r > 0) {
         turn_cached.push_back(cached);
         turn_scratch.push_back(scratch);
+        state_save.push_back(saved);
+        state_load.push_back(loaded);
       }
     }
   }
@@ -171,6 +188,8 @@ void run_bench(const BenchOptions& o) {
   if (!turn_cached.empty()) {
     std::printf("turn after %d tokens of history, %d new: %d reused, %.4f s (median); from scratch %.4f s: %.1fx\n",
                 o.turn_history, o.turn_new, turn_reused, tc.median, ts.median, ts.median / tc.median);
+    std::printf("resume: state file %.1f MiB saved in %.4f s, loaded in %.4f s (median)\n",
+                static_cast<double>(state_bytes) / (1 << 20), summarize(state_save).median, summarize(state_load).median);
   }
   std::printf("KV cache %.1f MiB (%d positions), peak resident %.1f MiB\n", static_cast<double>(kv_bytes) / (1 << 20),
               ctx.n_ctx(), static_cast<double>(rss) / (1 << 20));
