@@ -6,30 +6,18 @@
 #include <fstream>
 #include <sstream>
 
+#include "run_kindred.h"
 #include "test_data.h"
 
 namespace kindred {
 namespace {
 
-struct Outcome {
-  int exit_code;
-  std::string out, err;
-};
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
+using test::Outcome;
 
 Outcome chat(const std::filesystem::path& dir, const std::string& input, const std::vector<std::string>& extra = {}) {
-  std::ofstream(dir / "stdin") << input;
-  std::string cmd = "XDG_DATA_HOME='" + dir.string() + "' '" + KINDRED_BINARY + "' chat -n 16 -s 1 --no-facts -c 512";
-  for (const auto& a : extra) cmd += " '" + a + "'";
-  cmd += " < '" + (dir / "stdin").string() + "' > '" + (dir / "stdout").string() + "' 2> '" + (dir / "stderr").string() + "'";
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "stdout"), slurp(dir / "stderr")};
+  std::vector<std::string> args = {"chat", "-n", "16", "-s", "1", "--no-facts", "-c", "512"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return test::run_kindred(args, input, "XDG_DATA_HOME=" + test::shell_quote(dir.string()));
 }
 
 TEST(ChatCli, CommandsWorkAndTheSessionResumes) {

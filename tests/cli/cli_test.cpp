@@ -9,39 +9,18 @@
 #include "cli/embedded_model.h"
 #include "gguf/gguf.h"
 #include "model/llama2c.h"
+#include "run_kindred.h"
 #include "test_data.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kindred {
 namespace {
 
-struct Outcome {
-  int exit_code;
-  std::string out, err;
-};
-
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
+using test::Outcome;
+using test::slurp;
 
 Outcome kindred(const std::vector<std::string>& args, const std::string& input = "") {
-  const auto dir = test::temp_dir();
-  std::string cmd = quote(KINDRED_BINARY);
-  for (const auto& a : args) cmd += " " + quote(a);
-  std::ofstream(dir / "stdin") << input;
-  cmd += " < " + quote((dir / "stdin").string()) + " > " + quote((dir / "stdout").string()) + " 2> " +
-         quote((dir / "stderr").string());
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "stdout"), slurp(dir / "stderr")};
+  return test::run_kindred(args, input);
 }
 
 std::unique_ptr<Tokenizer> embedded_tokenizer() {

@@ -14,37 +14,16 @@
 #include "model/model.h"
 #include "model/synth.h"
 #include "tensor/thread_pool.h"
+#include "run_kindred.h"
 #include "test_data.h"
 
 namespace kindred {
 namespace {
 
-struct Outcome {
-  int exit_code;
-  std::string out, err;
-};
+using test::Outcome;
+using test::slurp;
 
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-std::string quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-Outcome kindred(const std::vector<std::string>& args) {
-  const auto dir = test::temp_dir();
-  std::string cmd = quote(KINDRED_BINARY);
-  for (const auto& a : args) cmd += " " + quote(a);
-  cmd += " < /dev/null > " + quote((dir / "stdout").string()) + " 2> " + quote((dir / "stderr").string());
-  const int status = std::system(cmd.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(dir / "stdout"), slurp(dir / "stderr")};
-}
+Outcome kindred(const std::vector<std::string>& args) { return test::run_kindred(args); }
 
 void expect_one_line_error(const Outcome& o, const std::string& needle) {
   EXPECT_EQ(o.exit_code, 1);
