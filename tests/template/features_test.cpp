@@ -87,6 +87,9 @@ const FeatureCase kCases[] = {
      "ab\ncd\ne"},
     {"PercentFormatting", "{{ '%s' % none }}{{ '%s and %s' % ('a', 'b') }}{{ '%d%%' % 50 }}{{ '%5.1f|%-4d|%04d' % (3.14159, 7, 42) }}{{ '%s' % [1, 2] }}{{ '%.2f' | format(2.5) }}",
      "Nonea and b50%  3.1|7   |0042[1, 2]2.50"},
+    // Regression: a tuple operand must not make a later list operand format as several arguments.
+    {"PercentTupleThenList", "{{ '%5.1f' % (3.14159, ) }}{{ '%s' % [1, 2] }}", "  3.1[1, 2]"},
+    {"PercentListIsOneArgument", "{{ '%s' % [1, 2] }}{{ '%r' % [3] }}{{ '%s|%s' % ([1], (2,)) }}{{ '%d' % (7,) }}", "[1, 2][3][1]|(2,)7"},
     {"CallerWithArgsAndNamespaceInMacro", "{% macro outer() %}{{ caller('v') }}{% endmacro %}{% call(a) outer() %}got {{ a }}{% endcall %}{% set ns = namespace(x=1) %}{% macro bump() %}{% set ns.x = ns.x + 1 %}{% endmacro %}{{ bump() }}{{ bump() }}{{ ns.x }}",
      "got v3"},
     {"WhitespaceEdgeCases", "  {% if true %}a{% endif %}  \n  {%- if true %}b{% endif %}\n\t{% for i in [1] %}\n\t\t{{ i }}\n\t{% endfor %}\nx{# c #}\ny{#- c #}  z{# c -#}   w\n{% if true %}\r\nwin\r\n{% endif %}\r\n",
