@@ -20,6 +20,8 @@ int main(int argc, char** argv) {
   kindred::cli::add_chat_command(app);
   kindred::cli::add_template_command(app);
   kindred::cli::add_card_command(app);
+  kindred::cli::add_affect_steer_command(*kindred::cli::add_affect_command(app));
+  kindred::cli::add_intent_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

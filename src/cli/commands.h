@@ -20,5 +20,11 @@ void add_bench_command(CLI::App& app);
 void add_template_command(CLI::App& app);
 void add_card_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
+// `kindred affect …` (appraise, train, eval); returns the subcommand so others can add to it.
+CLI::App* add_affect_command(CLI::App& app);
+// `kindred affect steer-build`: steering vectors from contrastive prompt pairs.
+void add_affect_steer_command(CLI::App& affect);
+// `kindred intent train|eval`.
+void add_intent_command(CLI::App& app);
 
 }  // namespace kindred::cli
