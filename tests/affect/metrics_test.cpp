@@ -42,8 +42,8 @@ TEST(Metrics, SingleLabelWithOutOfScope) {
 
 TEST(Metrics, PearsonHandComputed) {
   const std::vector<double> x = {1, 2, 3, 4}, y = {2, 4, 6, 8.5};
-  // by hand: mean x 2.5, mean y 5.125; sxy = 10.75, sxx = 5, syy = 23.6875
-  EXPECT_NEAR(pearson(x, y), 10.75 / std::sqrt(5 * 23.6875), 1e-12);
+  // by hand: mean x 2.5, mean y 5.125; sxy = 10.75, sxx = 5, syy = 23.1875
+  EXPECT_NEAR(pearson(x, y), 10.75 / std::sqrt(5 * 23.1875), 1e-12);
   EXPECT_DOUBLE_EQ(pearson(x, std::vector<double>{1, 1, 1, 1}), 0.0);
   EXPECT_THROW(pearson(std::vector<double>{1}, std::vector<double>{1}), std::invalid_argument);
 }
