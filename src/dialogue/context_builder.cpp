@@ -148,6 +148,11 @@ BuiltContext ContextBuilder::build(const ContextInputs& in) const {
     }
     append_section(note, s);
   }
+  const std::string directive = expand(in.affect_directive);
+  if (in.affect_depth < 0) throw std::runtime_error("context builder: the affect directive's depth must be 0 or more");
+  const bool directive_at_depth = in.affect_depth > 0 && !directive.empty();
+  if (!directive_at_depth) append_section(note, directive);
+  report.affect_directive = directive;
   note = expand(note);
   const std::string post = card ? expand(resolve_override(card->post_history_instructions(), "")) : "";
 
@@ -156,7 +161,8 @@ BuiltContext ContextBuilder::build(const ContextInputs& in) const {
   const int n = static_cast<int>(in.history.size());
   std::vector<size_t> cost(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) cost[i] = count(in.history[i].content) + message_overhead();
-  const size_t fixed = count(system) + count(note) + count(post) + 3 * message_overhead() + 8;
+  const size_t fixed = count(system) + count(note) + count(post) +
+                       (directive_at_depth ? count(directive) + message_overhead() : 0) + 3 * message_overhead() + 8;
   if (fixed + cost[n - 1] > static_cast<size_t>(in.budget_tokens)) {
     throw std::runtime_error("the prompt needs about " + std::to_string(fixed + cost[n - 1]) +
                              " tokens before any history but the budget is " + std::to_string(in.budget_tokens) +
@@ -180,10 +186,17 @@ BuiltContext ContextBuilder::build(const ContextInputs& in) const {
   for (;;) {
     Json messages = Json::array();
     messages.push_back({{"role", "system"}, {"content", system}});
-    int last_user = -1;
     for (int i = start; i < n; ++i) {
       messages.push_back({{"role", in.history[i].role}, {"content", expand(in.history[i].content)}});
-      if (in.history[i].role == "user") last_user = static_cast<int>(messages.size()) - 1;
+    }
+    if (directive_at_depth) {
+      // Before the last `depth` messages, never above the window's first message.
+      const int at = std::max(1, static_cast<int>(messages.size()) - in.affect_depth);
+      messages.insert(messages.begin() + at, Json{{"role", "system"}, {"content", directive}});
+    }
+    int last_user = -1;
+    for (int i = 1; i < static_cast<int>(messages.size()); ++i) {
+      if (messages[i]["role"] == "user") last_user = i;
     }
     // After the newest user message, so that next turn (when this note is gone) the history
     // up to and including that message is still a cached prefix.
@@ -217,6 +230,7 @@ BuiltContext ContextBuilder::build(const ContextInputs& in) const {
           first_user = false;
         }
         if (role == "user" && i == n - 1 && !note.empty()) content += "\n\n" + note;
+        if (role == "user" && i == n - 1 && directive_at_depth) content += "\n\n" + directive;
         if (role == "user" && i == n - 1 && !post.empty()) content += "\n\n" + post;
         strict.push_back({{"role", role}, {"content", content}});
       }

@@ -48,6 +48,12 @@ struct ContextInputs {
   int greeting_index = 0;
   uint64_t seed = 0;                    // macro seed (a hash of the session)
   uint64_t nonce = 0;                   // changes per generation ({{random}})
+  // The affective stream's directive (how {{char}} feels now). Depth 0 puts it in the per-turn
+  // note after the newest user message (cache-friendly); depth d > 0 inserts it as a system
+  // message before the last d messages, like SillyTavern's author's note "in-chat @ depth"
+  // (stronger, but the tokens after it are recomputed every turn).
+  std::string affect_directive;
+  int affect_depth = 0;
 };
 
 struct ContextReport {
@@ -58,6 +64,7 @@ struct ContextReport {
   std::vector<std::string> memories;  // "text — why"
   std::vector<std::string> summaries;
   bool note_merged_into_user = false; // the template refused a system message mid-chat
+  std::string affect_directive;       // as it went into the prompt (macros expanded)
 };
 
 struct BuiltContext {

@@ -138,3 +138,50 @@ TEST(ContextBuilder, StrictTemplatesGetTheSystemTextAndNoteInsideUserMessages) {
 
 }  // namespace
 }  // namespace kindred::dialogue
+
+namespace kindred::dialogue {
+namespace {
+
+TEST(ContextBuilder, AffectDirectiveGoesInTheNoteAtDepthZeroAndBeforeTheLastMessagesAtDepthN) {
+  Fixture f;
+  const CharacterCard card = card_with_lore();
+  ContextBuilder builder(f.chatml, *f.tokenizer);
+  ContextInputs in;
+  in.card = &card;
+  in.history = {{"assistant", "Hello."}, {"user", "one"}, {"assistant", "two"}, {"user", "three"}};
+  in.affect_directive = "[{{char}} feels: joy.]";
+  BuiltContext b = builder.build(in);
+  EXPECT_EQ(b.report.affect_directive, "[Mira feels: joy.]");
+  // Depth 0: in the per-turn note right after the newest user message.
+  ASSERT_GE(b.messages.size(), 2u);
+  int user3 = -1, directive_at = -1;
+  for (int i = 0; i < int(b.messages.size()); ++i) {
+    const std::string c = b.messages[i]["content"];
+    if (c == "three") user3 = i;
+    if (c.find("[Mira feels: joy.]") != std::string::npos) directive_at = i;
+  }
+  EXPECT_EQ(directive_at, user3 + 1);
+
+  in.affect_depth = 2;  // before "two" and "three"
+  b = builder.build(in);
+  ASSERT_GE(b.messages.size(), 5u);
+  int two = -1;
+  directive_at = -1;
+  for (int i = 0; i < int(b.messages.size()); ++i) {
+    const std::string c = b.messages[i]["content"];
+    if (c == "two") two = i;
+    if (c == "[Mira feels: joy.]") directive_at = i;
+  }
+  EXPECT_EQ(directive_at, two - 1);
+  EXPECT_EQ(b.messages[directive_at]["role"], "system");
+
+  in.affect_depth = 50;  // deeper than the chat: just after the system prompt
+  b = builder.build(in);
+  EXPECT_EQ(b.messages[1]["content"], "[Mira feels: joy.]");
+
+  in.affect_depth = -1;
+  EXPECT_THROW(builder.build(in), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace kindred::dialogue
