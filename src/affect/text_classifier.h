@@ -34,6 +34,9 @@ class FeatureExtractor {
   explicit FeatureExtractor(FeatureOptions options = {});
   const FeatureOptions& options() const { return options_; }
   SparseFeatures extract(std::string_view text) const;
+  // The features of `text` before hashing, as "kind:string" (e.g. "w1:good", "neg:good",
+  // "c:<go", "h:开心", "flag:<!2>"): for tests and for explaining a prediction.
+  std::vector<std::string> describe(std::string_view text) const;
 
  private:
   FeatureOptions options_;
@@ -54,6 +57,13 @@ struct TrainOptions {
   float l2 = 1e-6f;
   uint64_t seed = 1;           // shuffling: the same seed and data give the same model
   int threads = 0;             // 0: all hardware threads (results do not depend on it)
+  // Added for the emotion model. Multi-label only: a label's positives weigh
+  // min(max_positive_weight, sqrt(negatives / positives)) in the loss, so rare labels (grief,
+  // pride: <0.3% of GoEmotions) still move their weights; 1 turns weighting off.
+  float max_positive_weight = 4.0f;
+  // Return the average of the weights over all updates (Polyak averaging) rather than the last
+  // ones: steadier models from plain SGD at no cost to prediction time.
+  bool average = true;
 };
 
 class TextClassifier {

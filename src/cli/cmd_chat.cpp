@@ -10,6 +10,9 @@
 #include <random>
 #include <string>
 
+#include "affect/probe.h"
+#include "affect/shipped_classifiers.h"
+#include "affect/zero_shot.h"
 #include "cli/commands.h"
 #include "cli/model_source.h"
 #include "dialogue/chat_session.h"
@@ -36,7 +39,74 @@ struct ChatOptions {
   int64_t seed = -1;
   bool no_facts = false;
   SamplerParams sampling;
+  // The affective stream.
+  bool no_affect = false;
+  std::string appraiser = "classifier";  // classifier | zero-shot | probe
+  std::string intents;                   // an inventory (.json, trained at start) or a trained .kcls
+  std::string steer;                     // a steering side file; default: beside the model when present
+  float steer_strength = 1.0f;
+  std::string steer_layers;              // "A:B"
+  int affect_depth = 0;
+  bool no_directive = false;
+  int guard = 1;
+  bool quiet_affect = false;
 };
+
+// A probe appraiser with its own context (it reads the model's hidden states for each text).
+class ProbeOnModel : public affect::Appraiser {
+ public:
+  ProbeOnModel(const Model& model, const Tokenizer& tokenizer, affect::ProbeModel probe, int n_threads)
+      : ctx_(std::make_unique<Context>(model, ContextParams{.n_ctx = probe.max_tokens + 8, .n_threads = n_threads})),
+        inner_(*ctx_, tokenizer, std::move(probe)) {}
+  affect::Appraisal appraise(std::string_view text) override { return inner_.appraise(text); }
+  std::string name() const override { return inner_.name(); }
+
+ private:
+  std::unique_ptr<Context> ctx_;
+  affect::ProbeAppraiser inner_;
+};
+
+void configure_affect(const ChatOptions& o, const LoadedModel& m, const std::string& model_path,
+                      dialogue::SessionOptions& so) {
+  if (o.no_affect) return;
+  if (o.appraiser == "classifier") {
+    so.appraiser = affect::make_default_appraiser();
+  } else if (o.appraiser == "zero-shot") {
+    so.appraiser = std::make_shared<affect::ZeroShotAppraiser>(*m.model, *m.tokenizer,
+                                                               affect::ZeroShotOptions{.n_threads = o.n_threads});
+  } else if (o.appraiser == "probe") {
+    if (model_path.empty()) throw std::runtime_error("--appraiser probe needs a GGUF model file (-m)");
+    const auto path = affect::ProbeModel::path_for(model_path, m.model->fingerprint());
+    so.appraiser = std::make_shared<ProbeOnModel>(*m.model, *m.tokenizer, affect::ProbeModel::load(path, *m.model),
+                                                  o.n_threads);
+  } else {
+    throw std::runtime_error("--appraiser must be classifier, zero-shot or probe, not '" + o.appraiser + "'");
+  }
+  if (!o.intents.empty()) {
+    const std::filesystem::path p = o.intents;
+    so.intents = std::make_shared<const affect::IntentClassifier>(
+        p.extension() == ".json" ? affect::IntentClassifier::train(affect::load_intent_inventory(p))
+                                 : affect::IntentClassifier::load(p));
+  }
+  std::filesystem::path steer = o.steer;
+  if (steer.empty() && !model_path.empty()) {
+    const auto beside = affect::SteeringLibrary::default_path(model_path);
+    if (std::filesystem::exists(beside)) steer = beside;
+  }
+  if (!steer.empty() && o.steer_strength > 0) {
+    so.steering = std::make_shared<const affect::SteeringLibrary>(affect::SteeringLibrary::load(steer, *m.model));
+  }
+  so.affect.steering_strength = o.steer_strength;
+  if (!o.steer_layers.empty()) {
+    const auto colon = o.steer_layers.find(':');
+    if (colon == std::string::npos) throw std::runtime_error("--steer-layers takes FIRST:LAST, e.g. 4:12");
+    so.affect.steer_first = std::stoi(o.steer_layers.substr(0, colon));
+    so.affect.steer_last = std::stoi(o.steer_layers.substr(colon + 1));
+  }
+  so.affect.directive = !o.no_directive;
+  so.affect.directive_depth = o.affect_depth;
+  so.affect.guard_candidates = o.guard;
+}
 
 std::filesystem::path data_dir() {
   if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return std::filesystem::path(xdg) / "kindred";
@@ -60,6 +130,7 @@ const char* kHelp =
     "  /undo           remove your last message and its reply\n"
     "  /history        list the turns with their numbers\n"
     "  /memory         what the last prompt used: window, summaries, memories, lore\n"
+    "  /affect         the affective stream: both speakers' state, the directive, intents\n"
     "  /save           save the session's cache now (also done on exit)\n"
     "  /load NAME      switch to (or start) session NAME\n"
     "  /help           this list;  /quit or Ctrl-D to leave;  Ctrl-C stops a reply\n";
@@ -88,6 +159,8 @@ void run_chat(const ChatOptions& o) {
   so.persona = o.persona;
   so.extract_facts = !o.no_facts;
   so.state_dir = dir / "states";
+  // Side files (probe, steering) sit beside a local GGUF; hf:// and the embedded model have none here.
+  configure_affect(o, m, o.model.empty() || o.model.rfind("hf://", 0) == 0 ? std::string() : o.model, so);
 
   std::optional<dialogue::CharacterCard> card;
   if (!o.character.empty()) card = dialogue::CharacterCard::load(o.character);
@@ -128,6 +201,9 @@ void run_chat(const ChatOptions& o) {
     produce();
     if (g_interrupted.exchange(false)) std::printf(" [stopped]");
     std::printf("\n");
+    if (chat->affect() && !o.quiet_affect) {
+      std::printf("  (%s)\n", dialogue::describe_turn(*chat->affect(), character_name()).c_str());
+    }
   };
 
   std::string line;
@@ -182,6 +258,19 @@ void run_chat(const ChatOptions& o) {
         size_t facts = 0;
         for (const store::Memory& mem : chat->memories()) facts += mem.kind == store::MemoryKind::Fact;
         std::printf("stored facts: %zu\n", facts);
+      } else if (line == "/affect") {
+        const dialogue::AffectStream* a = chat->affect();
+        if (!a) {
+          std::printf("(the affective stream is off)\n");
+        } else {
+          std::printf("%s\n", a->chain().snapshot(0).to_json().dump(2).c_str());
+          std::printf("directive: %s\n", chat->last_report().affect_directive.c_str());
+          std::printf("appraiser: %s; last turn's affect time %.2f ms of %.1f ms\n", a->appraiser().name().c_str(),
+                      a->last_turn().seconds * 1e3, chat->last_turn_seconds() * 1e3);
+          for (const auto& t : a->intent_history().turns()) {
+            std::printf("intent turn %d: %s (%.2f)\n", t.turn, t.intent.c_str(), double(t.confidence));
+          }
+        }
       } else if (line == "/save") {
         chat->save();
         std::printf("(saved)\n");
@@ -222,6 +311,17 @@ void add_chat_command(CLI::App& app) {
   cmd->add_option("--min-p", opts->sampling.min_p, "Min-p (0: off)");
   cmd->add_option("--repeat-penalty", opts->sampling.repeat_penalty, "Repetition penalty (1: off)");
   cmd->add_flag("--no-facts", opts->no_facts, "Do not ask the model to extract facts after each message");
+  cmd->add_flag("--no-affect", opts->no_affect, "Turn the affective stream off (no appraisal, directive or steering)");
+  cmd->add_option("--appraiser", opts->appraiser, "classifier (built in, default), zero-shot (the model) or probe "
+                                                  "(trained with `kindred affect train --model`)");
+  cmd->add_option("--intents", opts->intents, "Intent inventory (.json, trained at start) or trained intents (.kcls)");
+  cmd->add_option("--steer", opts->steer, "Steering vectors from `kindred affect steer-build` (default: beside the model)");
+  cmd->add_option("--steer-strength", opts->steer_strength, "Steering strength (0: off)");
+  cmd->add_option("--steer-layers", opts->steer_layers, "Layers to steer, FIRST:LAST (default: the file's suggestion)");
+  cmd->add_option("--affect-depth", opts->affect_depth, "Where the mood directive goes: 0 after your message, N before the last N messages");
+  cmd->add_flag("--no-directive", opts->no_directive, "Do not put the mood directive into the prompt");
+  cmd->add_option("--guard", opts->guard, "Consistency guard: sample N replies, keep the one nearest the intended emotion");
+  cmd->add_flag("--quiet-affect", opts->quiet_affect, "Do not print the mood line after each reply");
   cmd->callback([opts] { run_chat(*opts); });
 }
 

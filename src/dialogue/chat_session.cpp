@@ -1,6 +1,7 @@
 #include "dialogue/chat_session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <unordered_map>
 #include <sstream>
 #include <stdexcept>
@@ -68,6 +69,20 @@ ChatSession::ChatSession(store::Store& store, ChatModel model, const std::string
     if (m.kind == store::MemoryKind::Summary && m.last_turn) summarized_until_ = std::max(summarized_until_, *m.last_turn + 1);
   }
   window_start_ = summarized_until_;
+  if (options_.appraiser) {
+    affect_ = std::make_unique<AffectStream>(options_.appraiser, card_ ? &*card_ : nullptr, options_.affect, options_.intents,
+                                             options_.steering);
+    restore_affect(store_.turns(session_.id));
+  }
+}
+
+void ChatSession::restore_affect(const std::vector<store::Turn>& turns) {
+  if (!affect_) return;
+  std::vector<nlohmann::json> metadata;
+  for (const store::Turn& t : turns) {
+    metadata.push_back(nlohmann::json::parse(t.metadata_json, nullptr, false));  // the store validated it
+  }
+  affect_->restore(metadata);
 }
 
 std::vector<store::Memory> ChatSession::memories() {
@@ -186,6 +201,10 @@ BuiltContext ChatSession::build_context(const std::vector<store::Turn>& turns) {
   in.budget_tokens = ctx_.n_ctx() - options_.max_reply_tokens;
   in.seed = hash_name(session_.name);
   in.nonce = nonce_++;
+  if (affect_) {
+    in.affect_directive = affect_->directive();
+    in.affect_depth = affect_->options().directive_depth;
+  }
   for (const store::Turn& t : turns) in.history.push_back({role_name(t.role), t.text()});
   if (!turns.empty() && turns.front().role == Role::Assistant) in.greeting_index = turns.front().active_swipe;
   in.window_start = std::max(window_start_, summarized_until_);
@@ -236,29 +255,47 @@ BuiltContext ChatSession::build_context(const std::vector<store::Turn>& turns) {
   return built;
 }
 
-std::string ChatSession::generate_reply(const TextCallback& on_text) {
-  const std::vector<store::Turn> turns = store_.turns(session_.id);
+std::string ChatSession::generate_reply(const std::vector<store::Turn>& turns, uint64_t seed_salt,
+                                        const TextCallback& on_text) {
   const BuiltContext built = build_context(turns);
-  SamplerParams sp = options_.sampling;
-  sp.seed = sp.seed + nonce_;
-  Sampler sampler(sp, model_.tokenizer.n_vocab());
   GenerateParams gp{.n_predict = options_.max_reply_tokens, .reuse_prefix = true};
   // Stop where the model starts writing the user's line itself.
   gp.stop = {std::string("\n") + options_.user_name + ":"};
-  const GenerateResult r = generate(ctx_, model_.tokenizer, sampler, built.tokens, gp, on_text);
-  last_prompt_tokens_ = r.n_prompt;
-  last_reused_tokens_ = r.n_reused;
-  return trim(r.text);
+  if (affect_) ctx_.set_steering(affect_->steering());  // this sequence only
+  const int n_candidates = affect_ ? affect_->options().guard_candidates : 1;
+  std::vector<std::string> candidates;
+  for (int i = 0; i < n_candidates; ++i) {
+    SamplerParams sp = options_.sampling;
+    sp.seed = sp.seed + seed_salt + uint64_t(i) * 104729;
+    Sampler sampler(sp, model_.tokenizer.n_vocab());
+    // With the guard, candidates are sampled silently and the kept one is shown whole.
+    const GenerateResult r = generate(ctx_, model_.tokenizer, sampler, built.tokens, gp,
+                                      n_candidates == 1 ? on_text : TextCallback{});
+    if (i == 0) {
+      last_prompt_tokens_ = r.n_prompt;
+      last_reused_tokens_ = r.n_reused;
+    }
+    candidates.push_back(trim(r.text));
+  }
+  ctx_.clear_steering();
+  if (n_candidates == 1) return candidates[0];
+  const std::string& kept = candidates[affect_->pick_consistent(candidates)];
+  if (on_text) on_text(kept);
+  return kept;
 }
 
 std::string ChatSession::reply(const std::string& user_text, const TextCallback& on_text) {
   if (trim(user_text).empty()) throw std::runtime_error("an empty message cannot be sent");
+  const auto start = std::chrono::steady_clock::now();
   const store::Turn user = store_.append_turn({.session_id = session_.id, .role = Role::User, .swipes = {user_text}});
   index_turn(user);
-  const std::string text = generate_reply(on_text);
+  if (affect_) store_.set_turn_metadata(user.id, affect_->on_user_message(user_text, user.position).dump());
+  const std::string text = generate_reply(store_.turns(session_.id), nonce_, on_text);
   const store::Turn answer = store_.append_turn({.session_id = session_.id, .role = Role::Assistant, .swipes = {text}});
   index_turn(answer);
+  if (affect_) store_.set_turn_metadata(answer.id, affect_->on_reply(text, answer.position).dump());
   extract_facts(user_text, user.position);
+  last_turn_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return text;
 }
 
@@ -271,27 +308,18 @@ BuiltContext ChatSession::preview(const std::string& user_text) {
 }
 
 std::string ChatSession::regenerate(const TextCallback& on_text) {
+  const auto start = std::chrono::steady_clock::now();
   std::vector<store::Turn> turns = store_.turns(session_.id);
   if (turns.empty() || turns.back().role != Role::Assistant) throw std::runtime_error("there is no reply to regenerate");
   const store::Turn last = turns.back();
-  // Generate as if the reply were not there yet, then keep it as a new swipe.
-  store::Turn hidden = last;
-  std::string text;
-  {
-    const std::vector<store::Turn> before(turns.begin(), turns.end() - 1);
-    const BuiltContext built = build_context(before);
-    SamplerParams sp = options_.sampling;
-    sp.seed = sp.seed + nonce_ * 7919;
-    Sampler sampler(sp, model_.tokenizer.n_vocab());
-    GenerateParams gp{.n_predict = options_.max_reply_tokens, .reuse_prefix = true};
-    gp.stop = {std::string("\n") + options_.user_name + ":"};
-    const GenerateResult r = generate(ctx_, model_.tokenizer, sampler, built.tokens, gp, on_text);
-    last_prompt_tokens_ = r.n_prompt;
-    last_reused_tokens_ = r.n_reused;
-    text = trim(r.text);
-  }
+  // Generate as if the reply were not there yet (the affect state too), then keep it as a new swipe.
+  const std::vector<store::Turn> before(turns.begin(), turns.end() - 1);
+  restore_affect(before);
+  const std::string text = generate_reply(before, nonce_ * 7919, on_text);
   store_.add_swipe(last.id, text, true);
+  if (affect_) store_.set_turn_metadata(last.id, affect_->on_reply(text, last.position).dump());
   if (const auto t = store_.get_turn(last.id)) index_turn(*t);
+  last_turn_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return text;
 }
 
@@ -328,6 +356,7 @@ bool ChatSession::undo() {
   }
   store_.truncate_turns(session_.id, from);
   window_start_ = std::min(window_start_, from);
+  restore_affect(store_.turns(session_.id));
   return true;
 }
 

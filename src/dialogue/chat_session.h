@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "dialogue/affect_stream.h"
 #include "dialogue/character_card.h"
 #include "dialogue/context_builder.h"
 #include "engine/context.h"
@@ -35,6 +36,11 @@ struct SessionOptions {
   bool summarize = true;            // level 2
   bool extract_facts = true;        // level 3
   std::filesystem::path state_dir;  // where save() writes KV state files (empty: beside nothing, save refuses)
+  // The affective stream: on when there is an appraiser (intents and steering are optional).
+  std::shared_ptr<affect::Appraiser> appraiser;
+  AffectOptions affect;
+  std::shared_ptr<const affect::IntentClassifier> intents;
+  std::shared_ptr<const affect::SteeringLibrary> steering;
 };
 
 // The language model and what interprets its text.
@@ -78,9 +84,14 @@ class ChatSession {
   int last_prompt_tokens() const { return last_prompt_tokens_; }
   int last_reused_tokens() const { return last_reused_tokens_; }
   bool resumed_from_state() const { return resumed_from_state_; }
+  // The affective stream (null when the session runs without one).
+  const AffectStream* affect() const { return affect_.get(); }
+  // Wall time of the last reply()/regenerate() call, affective stream included.
+  double last_turn_seconds() const { return last_turn_seconds_; }
 
  private:
-  std::string generate_reply(const TextCallback& on_text);
+  std::string generate_reply(const std::vector<store::Turn>& turns, uint64_t seed_salt, const TextCallback& on_text);
+  void restore_affect(const std::vector<store::Turn>& turns);
   BuiltContext build_context(const std::vector<store::Turn>& turns);
   void summarize_dropped(const std::vector<store::Turn>& turns, int window_start);
   void extract_facts(const std::string& user_text, int position);
@@ -104,6 +115,8 @@ class ChatSession {
   int last_prompt_tokens_ = 0, last_reused_tokens_ = 0;
   uint64_t nonce_ = 0;
   bool resumed_from_state_ = false;
+  std::unique_ptr<AffectStream> affect_;
+  double last_turn_seconds_ = 0;
 };
 
 }  // namespace kindred::dialogue

@@ -84,6 +84,53 @@ std::vector<float> Context::embed(std::span<const int32_t> tokens) {
   return v;
 }
 
+LayerStates Context::pooled_layer_states(std::span<const int32_t> tokens) {
+  if (tokens.empty()) throw ModelError("pooled_layer_states: no tokens");
+  if (tokens.size() > static_cast<size_t>(n_ctx())) {
+    throw ModelError("pooled_layer_states: " + std::to_string(tokens.size()) + " tokens do not fit a context of " +
+                     std::to_string(n_ctx()));
+  }
+  const ModelConfig& c = model_.config();
+  const auto E = static_cast<size_t>(c.n_embd);
+  reset();
+  act_.pool_layers = true;
+  act_.pool_from = tokens.size() > 1 ? 1 : 0;
+  act_.layer_sums.assign(static_cast<size_t>(c.n_layer + 1) * E, 0.0f);
+  act_.layer_norm_sums.assign(static_cast<size_t>(c.n_layer), 0.0);
+  act_.pool_count = 0;
+  try {
+    eval(tokens);
+  } catch (...) {
+    act_.pool_layers = false;
+    reset();
+    throw;
+  }
+  act_.pool_layers = false;
+  reset();
+  LayerStates out;
+  out.n_pooled = act_.pool_count;
+  const float inv = 1.0f / static_cast<float>(act_.pool_count);
+  for (int l = 0; l <= c.n_layer; ++l) {
+    std::vector<float> mean(act_.layer_sums.begin() + static_cast<std::ptrdiff_t>(l * E),
+                            act_.layer_sums.begin() + static_cast<std::ptrdiff_t>((l + 1) * E));
+    for (float& f : mean) f *= inv;
+    if (l < c.n_layer) {
+      out.layers.push_back(std::move(mean));
+    } else {
+      out.final_norm = std::move(mean);
+    }
+  }
+  out.token_norm.resize(static_cast<size_t>(c.n_layer));
+  for (int l = 0; l < c.n_layer; ++l) out.token_norm[l] = static_cast<float>(act_.layer_norm_sums[l] / act_.pool_count);
+  return out;
+}
+
+void Context::set_steering(std::shared_ptr<const SteeringVectors> steering) {
+  if (steering) validate_steering(*steering, model_.config());
+  steering_ = std::move(steering);
+  act_.steering = steering_.get();
+}
+
 void Context::truncate(int n) {
   if (n < 0 || n > n_past_) throw ModelError("cannot truncate a sequence of " + std::to_string(n_past_) + " to " + std::to_string(n));
   n_past_ = n;

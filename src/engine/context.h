@@ -12,6 +12,17 @@
 
 namespace kindred {
 
+// What pooled_layer_states returns: means over the tokens of one text, leaving out the first
+// token when there are more. The first token (BOS) is an attention sink whose residual is huge
+// and the same for every text; in a mean its 1/n share would swamp what the other tokens say
+// and make texts of different lengths differ along it.
+struct LayerStates {
+  std::vector<std::vector<float>> layers;  // n_layer × n_embd: the residual stream after each layer
+  std::vector<float> final_norm;           // n_embd: the final normalised hidden state
+  std::vector<float> token_norm;           // n_layer: the mean L2 norm of one token's residual
+  int n_pooled = 0;                        // tokens the means are over
+};
+
 struct ContextParams {
   int n_ctx = 0;          // 0: the model's training context, capped at 4096
   int n_threads = 0;      // 0: all hardware threads
@@ -40,6 +51,16 @@ class Context {
   // A unit-length embedding of `tokens`: the mean of the model's final normalised hidden states.
   // Uses (and then empties) this context's cache.
   std::vector<float> embed(std::span<const int32_t> tokens);
+  // Per-layer means over `tokens` of the residual stream (see LayerStates), in one forward pass
+  // with whatever steering is set. Like embed, uses (and then empties) this context's cache;
+  // throws ModelError when tokens is empty or longer than n_ctx.
+  LayerStates pooled_layer_states(std::span<const int32_t> tokens);
+  // Steers this sequence from the next evaluated token on (see SteeringVectors). Throws ModelError
+  // naming the layer and sizes unless the vectors fit the model; null clears. Positions already in
+  // the cache keep the keys and values computed under the old steering: reset() to recompute them.
+  void set_steering(std::shared_ptr<const SteeringVectors> steering);
+  void clear_steering() { set_steering(nullptr); }
+  const std::shared_ptr<const SteeringVectors>& steering() const { return steering_; }
   // Tokens the last eval_sequence took from the cache instead of computing.
   int last_reused() const { return last_reused_; }
   // The token at every position the cache holds (size n_past()).
@@ -71,6 +92,7 @@ class Context {
   ThreadPool pool_;
   KvCache cache_;
   Activations act_;
+  std::shared_ptr<const SteeringVectors> steering_;  // act_.steering points into it
   std::vector<float> logits_;
   std::vector<int32_t> tokens_;
   int n_past_ = 0;

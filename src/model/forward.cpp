@@ -38,6 +38,20 @@ void grow(std::vector<float>& v, size_t n) {
 
 }  // namespace
 
+void validate_steering(const SteeringVectors& s, const ModelConfig& config) {
+  if (static_cast<int>(s.layers.size()) != config.n_layer) {
+    throw ModelError("steering vectors cover " + std::to_string(s.layers.size()) + " layers but the model has " +
+                     std::to_string(config.n_layer));
+  }
+  for (size_t l = 0; l < s.layers.size(); ++l) {
+    const size_t n = s.layers[l].size();
+    if (n != 0 && n != static_cast<size_t>(config.n_embd)) {
+      throw ModelError("steering vector for layer " + std::to_string(l) + " has " + std::to_string(n) +
+                       " values but the model's n_embd is " + std::to_string(config.n_embd));
+    }
+  }
+}
+
 void Model::forward(std::span<const int32_t> tokens, int pos, KvCache& cache, Activations& act, ThreadPool& pool,
                     std::span<float> logits, bool all_logits) const {
   const ModelConfig& c = config_;
@@ -54,6 +68,8 @@ void Model::forward(std::span<const int32_t> tokens, int pos, KvCache& cache, Ac
     if (id < 0 || id >= c.n_vocab) throw ModelError("token id " + std::to_string(id) + " is outside the vocabulary");
   }
 
+  // Checked before any work so a bad vector never leaves a half-written cache.
+  if (act.steering) validate_steering(*act.steering, c);
   const int E = c.n_embd, hd = c.head_dim;
   const int q_dim = c.n_head * hd, kv_dim = c.n_head_kv * hd;
   const auto N = static_cast<size_t>(n);
@@ -66,6 +82,12 @@ void Model::forward(std::span<const int32_t> tokens, int pos, KvCache& cache, Ac
   grow(act.gate, N * c.n_ff);
   grow(act.up, N * c.n_ff);
   grow(act.ffn_out, N * E);
+  if (act.pool_layers) {
+    if (act.layer_sums.size() != static_cast<size_t>(c.n_layer + 1) * E ||
+        act.layer_norm_sums.size() != static_cast<size_t>(c.n_layer)) {
+      throw ModelError("pool_layers needs layer_sums of (n_layer + 1) × n_embd and layer_norm_sums of n_layer");
+    }
+  }
   float* x = act.x.data();
 
   // Token embeddings.
@@ -111,14 +133,40 @@ void Model::forward(std::span<const int32_t> tokens, int pos, KvCache& cache, Ac
     for (int t = 0; t < n; ++t) rms_norm(x + t * E, f32_data(L.ffn_norm), act.xb.data() + t * E, E, c.rms_eps);
     feed_forward(c, L, act.xb.data(), n, act.ffn_out.data(), act, pool);
     for (size_t i = 0; i < N * E; ++i) x[i] += act.ffn_out[i];
-  }
 
-  if (act.pool_hidden) {
-    act.pooled.resize(static_cast<size_t>(E), 0.0f);
+    if (act.steering && !act.steering->layers[l].empty()) {
+      const float* v = act.steering->layers[l].data();
+      for (int t = 0; t < n; ++t) {
+        for (int i = 0; i < E; ++i) x[static_cast<size_t>(t) * E + i] += v[i];
+      }
+    }
+    if (act.pool_layers) {
+      float* sum = act.layer_sums.data() + static_cast<size_t>(l) * E;
+      for (int t = std::max(0, act.pool_from - pos); t < n; ++t) {
+        const float* row = x + static_cast<size_t>(t) * E;
+        double sq = 0;
+        for (int i = 0; i < E; ++i) {
+          sum[i] += row[i];
+          sq += static_cast<double>(row[i]) * row[i];
+        }
+        act.layer_norm_sums[l] += std::sqrt(sq);
+      }
+    }
+  }
+  if (act.pool_layers) act.pool_count += std::max(0, n - std::max(0, act.pool_from - pos));
+
+  if (act.pool_hidden || act.pool_layers) {
+    if (act.pool_hidden) act.pooled.resize(static_cast<size_t>(E), 0.0f);
+    float* final_sum = act.pool_layers ? act.layer_sums.data() + static_cast<size_t>(c.n_layer) * E : nullptr;
     std::vector<float>& row = act.ffn_out;  // free at this point
     for (int t = 0; t < n; ++t) {
       rms_norm(x + t * E, f32_data(w.output_norm), row.data(), E, c.rms_eps);
-      for (int i = 0; i < E; ++i) act.pooled[i] += row[i];
+      if (act.pool_hidden) {
+        for (int i = 0; i < E; ++i) act.pooled[i] += row[i];
+      }
+      if (final_sum && pos + t >= act.pool_from) {
+        for (int i = 0; i < E; ++i) final_sum[i] += row[i];
+      }
     }
   }
 

@@ -119,6 +119,16 @@ struct MoeScratch {
   std::vector<float> shexp_gate;    // n_tokens shared-expert gate logits
 };
 
+// Activation steering: layers[l] is empty (that layer is left alone) or n_embd floats added to
+// every token's residual stream right after layer l's feed-forward add. Held by one sequence's
+// Activations, so two Contexts on one Model may steer differently at once.
+struct SteeringVectors {
+  std::vector<std::vector<float>> layers;  // n_layer entries
+};
+
+// Throws ModelError naming the layer and the sizes unless `s` fits a model of `config`.
+void validate_steering(const SteeringVectors& s, const ModelConfig& config);
+
 // Activation buffers for a batch of tokens, reused between calls (grown, never shrunk).
 struct Activations {
   int capacity = 0;
@@ -131,6 +141,16 @@ struct Activations {
   // mean pooling for embeddings.
   bool pool_hidden = false;
   std::vector<float> pooled;
+  // Per-sequence steering (not owned; the Context keeps it alive). Null costs nothing.
+  const SteeringVectors* steering = nullptr;
+  // When set, forward adds the residual after each layer of every token at position >= pool_from
+  // into layer_sums (n_layer rows of n_embd, then one row of final normalised states), its L2 norm
+  // per layer into layer_norm_sums (n_layer), and counts those tokens in pool_count.
+  bool pool_layers = false;
+  int pool_from = 0;
+  std::vector<float> layer_sums;
+  std::vector<double> layer_norm_sums;
+  int pool_count = 0;
 };
 
 class KvCache;
