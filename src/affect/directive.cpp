@@ -63,7 +63,12 @@ DirectiveState directive_state(const AffectChain& chain) {
   DirectiveState s;
   s.character_emotion = chain.character().emotion();
   s.character_mood = chain.character().mood();
-  if (chain.user().last_appraisal()) s.user_emotion = chain.user().emotion();
+  if (const auto& last = chain.user().last_appraisal()) {
+    s.user_emotion = chain.user().emotion();
+    for (int label : last->active) {
+      if (label != kNeutral) s.user_labels.push_back(label);
+    }
+  }
   s.expressiveness = chain.character().params().expressiveness;
   return s;
 }
@@ -109,6 +114,9 @@ std::string render_directive(const DirectiveState& state, const DirectiveOptions
   check_pad(state.character_emotion, "character_emotion");
   check_pad(state.character_mood, "character_mood");
   if (state.user_emotion) check_pad(*state.user_emotion, "user_emotion");
+  for (int label : state.user_labels) {
+    if (label < 0 || label >= kNumLabels) throw std::invalid_argument("directive: user label " + std::to_string(label) + " is not a label");
+  }
 
   std::string out = "[{{char}} feels: ";
   const std::vector<int> labels = pick_labels(state.character_emotion, o);
@@ -129,7 +137,11 @@ std::string render_directive(const DirectiveState& state, const DirectiveOptions
 
   if (o.include_user && state.user_emotion) {
     out += " {{user}} seems: ";
-    const std::vector<int> user_labels = pick_labels(*state.user_emotion, o);
+    std::vector<int> user_labels = pick_labels(*state.user_emotion, o);
+    if (!state.user_labels.empty()) {
+      user_labels.assign(state.user_labels.begin(),
+                         state.user_labels.begin() + std::min<std::ptrdiff_t>(o.max_labels, std::ssize(state.user_labels)));
+    }
     if (user_labels.empty()) out += "calm";
     for (size_t i = 0; i < user_labels.size(); ++i) {
       if (i > 0) out += ", ";

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "affect/affect_state.h"
 
@@ -21,6 +22,10 @@ namespace kindred::affect {
 struct DirectiveState {
   Pad character_emotion, character_mood;
   std::optional<Pad> user_emotion;  // absent: the user has not been appraised yet
+  // What the appraiser asserted in the user's last message (strongest first). When set, these
+  // name the user's emotion: the filtered PAD is the right input for dynamics, but the labels
+  // actually detected describe the message better than the anchors nearest a smoothed point.
+  std::vector<int> user_labels;
   float expressiveness = 0.5f;      // the character's AffectParams::expressiveness
 };
 

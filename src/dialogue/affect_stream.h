@@ -76,6 +76,7 @@ class AffectStream {
   const affect::IntentHistory& intent_history() const { return intents_history_; }
   const AffectTurnReport& last_turn() const { return report_; }
   affect::Appraiser& appraiser() { return *appraiser_; }
+  const affect::Appraiser& appraiser() const { return *appraiser_; }
   bool has_intents() const { return intents_ != nullptr; }
 
  private:

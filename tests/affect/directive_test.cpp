@@ -130,3 +130,19 @@ TEST(Directive, StateFromChainIncludesTheUserOnceAppraised) {
 
 }  // namespace
 }  // namespace kindred::affect
+
+namespace kindred::affect {
+namespace {
+
+TEST(Directive, TheUsersDetectedLabelsNameTheirEmotion) {
+  DirectiveState s;
+  s.user_emotion = Pad{-0.2f, 0.1f, 0.0f};  // a smoothed point near "confusion"
+  s.user_labels = {label_index("sadness"), label_index("disappointment"), label_index("fear")};
+  const std::string d = render_directive(s, DirectiveOptions{.max_labels = 2});
+  EXPECT_NE(d.find("{{user}} seems: sad, disappointed."), std::string::npos) << d;
+  s.user_labels = {99};
+  EXPECT_THROW(render_directive(s), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace kindred::affect
