@@ -65,7 +65,7 @@ void check(int label) {
   if (label < 0 || label >= kNumLabels) throw std::out_of_range("emotion label " + std::to_string(label) + " is not in [0, 28)");
 }
 
-float round4(float v) { return std::round(v * 10000.0f) / 10000.0f; }
+double round4(float v) { return std::round(double(v) * 10000.0) / 10000.0; }
 
 }  // namespace
 

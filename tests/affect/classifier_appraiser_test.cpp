@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <chrono>
 
 #include "affect/shipped_classifiers.h"
 #include "affect/text_features_detail.h"
@@ -87,14 +86,8 @@ TEST(LexiconValence, FollowsVaderCues) {
   EXPECT_EQ(detail::lexicon_valence("the table"), 0.0f);
 }
 
-TEST(ClassifierAppraiser, AppraisesWellUnderAMillisecond) {
-  auto appraiser = make_default_appraiser();
-  appraiser->appraise("warm up");
-  const auto start = std::chrono::steady_clock::now();
-  for (int i = 0; i < 200; ++i) appraiser->appraise("Honestly I'm not sure why, but this made me really happy today!");
-  const double per = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count() / 200;
-  EXPECT_LT(per, 1.0);
-}
+// Latency is measured in bench/kindred_affect_bench.cpp, not asserted here (timed tests flake on
+// shared machines).
 
 }  // namespace
 }  // namespace kindred::affect
