@@ -12,22 +12,84 @@
 #include "affect/classifier_appraiser.h"
 #include "affect/datasets.h"
 #include "affect/metrics.h"
+#include "affect/probe.h"
+#include "affect/zero_shot.h"
 #include "affect/shipped_classifiers.h"
 #include "affect/text_features_detail.h"
 #include "cli/affect_options.h"
 #include "cli/commands.h"
+#include "cli/model_source.h"
 
 namespace kindred::cli {
 
 using namespace kindred::affect;
 
+namespace {
+
+// A probe with its own context: it reads the model's hidden states for each text.
+class ProbeOnModel : public Appraiser {
+ public:
+  ProbeOnModel(const Model& model, const Tokenizer& tokenizer, ProbeModel probe, int n_threads)
+      : ctx_(std::make_unique<Context>(model, ContextParams{.n_ctx = probe.max_tokens + 8, .n_threads = n_threads})),
+        inner_(*ctx_, tokenizer, std::move(probe)) {}
+  Appraisal appraise(std::string_view text) override { return inner_.appraise(text); }
+  std::string name() const override { return inner_.name(); }
+
+ private:
+  std::unique_ptr<Context> ctx_;
+  ProbeAppraiser inner_;
+};
+
+// A model-reading appraiser that also owns the model it reads (for `kindred affect …`).
+class OwningModelAppraiser : public Appraiser {
+ public:
+  OwningModelAppraiser(LoadedModel model, const std::string& kind, const std::string& path, int n_threads)
+      : model_(std::move(model)),
+        inner_(make_model_appraiser(kind, *model_.model, *model_.tokenizer, path, n_threads)) {}
+  Appraisal appraise(std::string_view text) override { return inner_->appraise(text); }
+  std::string name() const override { return inner_->name(); }
+
+ private:
+  LoadedModel model_;
+  std::unique_ptr<Appraiser> inner_;
+};
+
+}  // namespace
+
+std::unique_ptr<Appraiser> make_model_appraiser(const std::string& kind, const Model& model, const Tokenizer& tokenizer,
+                                                const std::string& model_path, int n_threads) {
+  if (kind == "zero-shot") {
+    return std::make_unique<ZeroShotAppraiser>(model, tokenizer, ZeroShotOptions{.n_threads = n_threads});
+  }
+  if (kind == "probe") {
+    if (model_path.empty() || model_path.rfind("hf://", 0) == 0) {
+      throw std::runtime_error("the probe appraiser needs a local GGUF file (-m PATH): the probe is stored beside it");
+    }
+    const auto path = ProbeModel::path_for(model_path, model.fingerprint());
+    if (!std::filesystem::exists(path)) {
+      throw std::runtime_error("no probe for this model at " + path.string() + ": train one with `kindred affect train --model " +
+                               model_path + " --data GOEMOTIONS_DIR`");
+    }
+    return std::make_unique<ProbeOnModel>(model, tokenizer, ProbeModel::load(path, model), n_threads);
+  }
+  throw std::runtime_error("unknown model appraiser '" + kind + "' (zero-shot or probe)");
+}
+
 void add_appraiser_options(CLI::App& cmd, AppraiserChoice& choice) {
+  cmd.add_option("--appraiser", choice.kind, "classifier (built in, default), zero-shot or probe (these read -m MODEL)")
+      ->check(CLI::IsMember({"classifier", "zero-shot", "probe"}));
+  cmd.add_option("-m,--model", choice.model, "GGUF model for the zero-shot and probe appraisers");
+  cmd.add_option("-t,--threads", choice.n_threads, "Threads for the model appraisers (0: all cores)");
   cmd.add_option("--classifier", choice.classifier, "A .kcls emotion classifier (default: the built-in ones)");
   cmd.add_option("--lexicon-weight", choice.lexicon_weight, "Share of VADER lexicon valence in English pleasure [0, 1]")
       ->check(CLI::Range(0.0f, 1.0f));
 }
 
 std::unique_ptr<Appraiser> open_appraiser(const AppraiserChoice& choice) {
+  if (choice.kind != "classifier") {
+    if (!choice.classifier.empty()) throw std::runtime_error("--classifier goes with --appraiser classifier only");
+    return std::make_unique<OwningModelAppraiser>(load_model(choice.model), choice.kind, choice.model, choice.n_threads);
+  }
   ClassifierAppraiserOptions options;
   if (choice.lexicon_weight >= 0) options.lexicon_weight = choice.lexicon_weight;
   try {
@@ -140,6 +202,10 @@ void print_report(const ClassificationReport& r, const std::vector<std::string>&
 // L2 (1e-2; dev macro-F1 0.42 at 1e-6 → 0.50), positives weighted up to 8×, AdaGrad rate 1.
 struct TrainCliOptions {
   std::string data, dev, test, format = "goemotions", out;
+  // --model: train the hidden-state probe of that GGUF instead (GoEmotions files beside --data).
+  std::string model;
+  size_t limit = 1000, dev_limit = 300, test_limit = 300;
+  int n_threads = 0;
   double holdout = 0.2;
   TrainOptions train = [] {
     TrainOptions t;
@@ -151,7 +217,25 @@ struct TrainCliOptions {
   }();
 };
 
+void run_probe_train(const TrainCliOptions& o) {
+  if (o.format != "goemotions") throw std::runtime_error("the probe trains on GoEmotions (--format goemotions)");
+  ProbeTrainRequest r;
+  r.model_path = o.model;
+  const std::filesystem::path data = o.data;
+  r.data_dir = std::filesystem::is_directory(data) ? data : data.parent_path();
+  r.train_limit = o.limit;
+  r.dev_limit = o.dev_limit;
+  r.evaluate_test = !o.test.empty();
+  r.test_limit = o.test_limit;
+  r.n_threads = o.n_threads;
+  if (!o.out.empty()) r.output = o.out;
+  r.progress = &std::cerr;
+  std::cout << run_probe_training(r).dump(2) << '\n';
+}
+
 void run_train(TrainCliOptions o) {
+  if (!o.model.empty()) return run_probe_train(o);
+  if (o.out.empty()) throw std::runtime_error("--out is required (where to write the .kcls)");
   auto data = load_labelled(o.data, o.format);
   std::vector<TrainExample> train, dev;
   if (!o.dev.empty()) {
@@ -302,13 +386,19 @@ CLI::App* add_affect_command(CLI::App& app) {
   appraise->callback([ao, appraise] { run_appraise(*ao, appraise->count("text") > 0); });
 
   auto to = std::make_shared<TrainCliOptions>();
-  CLI::App* train = affect->add_subcommand("train", "Train a 28-label emotion classifier (.kcls)");
-  train->add_option("--data", to->data, "Training data")->required();
+  CLI::App* train = affect->add_subcommand(
+      "train", "Train a 28-label emotion classifier (.kcls), or with --model the hidden-state probe of a GGUF");
+  train->add_option("--data", to->data, "Training data (--model: GoEmotions train.tsv or its folder)")->required();
+  train->add_option("-m,--model", to->model, "Train the probe on this GGUF's hidden states (stored beside it)");
+  train->add_option("--limit", to->limit, "--model: training texts (0: all; ~100 tokens/s prefill on 2 cores)");
+  train->add_option("--dev-limit", to->dev_limit, "--model: dev texts (layer choice and thresholds)");
+  train->add_option("--test-limit", to->test_limit, "--model: test texts scored when --test is given");
+  train->add_option("-t,--threads", to->n_threads, "--model: threads (0: all cores)");
   train->add_option("--dev", to->dev, "Dev data for the thresholds (default: hold out --holdout of --data)");
   train->add_option("--holdout", to->holdout, "Fraction held out by dialogue (CPED) or example when --dev is absent");
   train->add_option("--test", to->test, "Test data: scored and recorded in the file's metadata");
   train->add_option("--format", to->format, "goemotions or cped")->check(CLI::IsMember({"goemotions", "cped"}));
-  train->add_option("--out", to->out, "Output .kcls file")->required();
+  train->add_option("--out", to->out, "Output file (.kcls; --model: default beside the model)");
   train->add_option("--epochs", to->train.epochs, "Passes over the data")->check(CLI::Range(1, 1000));
   train->add_option("--hash-bits", to->train.features.hash_bits, "log2 of the hashed feature rows")->check(CLI::Range(8, 26));
   train->add_option("--word-ngrams", to->train.features.word_ngrams, "Word 1..N-grams")->check(CLI::Range(1, 4));

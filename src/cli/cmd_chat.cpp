@@ -10,9 +10,8 @@
 #include <random>
 #include <string>
 
-#include "affect/probe.h"
 #include "affect/shipped_classifiers.h"
-#include "affect/zero_shot.h"
+#include "cli/affect_options.h"
 #include "cli/commands.h"
 #include "cli/model_source.h"
 #include "dialogue/chat_session.h"
@@ -52,33 +51,13 @@ struct ChatOptions {
   bool quiet_affect = false;
 };
 
-// A probe appraiser with its own context (it reads the model's hidden states for each text).
-class ProbeOnModel : public affect::Appraiser {
- public:
-  ProbeOnModel(const Model& model, const Tokenizer& tokenizer, affect::ProbeModel probe, int n_threads)
-      : ctx_(std::make_unique<Context>(model, ContextParams{.n_ctx = probe.max_tokens + 8, .n_threads = n_threads})),
-        inner_(*ctx_, tokenizer, std::move(probe)) {}
-  affect::Appraisal appraise(std::string_view text) override { return inner_.appraise(text); }
-  std::string name() const override { return inner_.name(); }
-
- private:
-  std::unique_ptr<Context> ctx_;
-  affect::ProbeAppraiser inner_;
-};
-
 void configure_affect(const ChatOptions& o, const LoadedModel& m, const std::string& model_path,
                       dialogue::SessionOptions& so) {
   if (o.no_affect) return;
   if (o.appraiser == "classifier") {
     so.appraiser = affect::make_default_appraiser();
-  } else if (o.appraiser == "zero-shot") {
-    so.appraiser = std::make_shared<affect::ZeroShotAppraiser>(*m.model, *m.tokenizer,
-                                                               affect::ZeroShotOptions{.n_threads = o.n_threads});
-  } else if (o.appraiser == "probe") {
-    if (model_path.empty()) throw std::runtime_error("--appraiser probe needs a GGUF model file (-m)");
-    const auto path = affect::ProbeModel::path_for(model_path, m.model->fingerprint());
-    so.appraiser = std::make_shared<ProbeOnModel>(*m.model, *m.tokenizer, affect::ProbeModel::load(path, *m.model),
-                                                  o.n_threads);
+  } else if (o.appraiser == "zero-shot" || o.appraiser == "probe") {
+    so.appraiser = make_model_appraiser(o.appraiser, *m.model, *m.tokenizer, model_path, o.n_threads);
   } else {
     throw std::runtime_error("--appraiser must be classifier, zero-shot or probe, not '" + o.appraiser + "'");
   }
