@@ -9,7 +9,6 @@
 #include <stdexcept>
 
 namespace kindred::affect {
-namespace {
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
@@ -19,6 +18,8 @@ std::string read_file(const std::filesystem::path& path) {
   if (in.bad()) throw std::runtime_error("cannot read " + path.string());
   return s.str();
 }
+
+namespace {
 
 [[noreturn]] void bad_row(const std::filesystem::path& path, int line, const std::string& why) {
   throw std::runtime_error(path.string() + ":" + std::to_string(line) + ": " + why);

@@ -28,6 +28,9 @@
 
 namespace kindred::affect {
 
+// The whole file as bytes; throws std::runtime_error naming it when it cannot be read.
+std::string read_file(const std::filesystem::path& path);
+
 // GoEmotions: labels are the 28 label ids (0..27).
 std::vector<TrainExample> load_goemotions(const std::filesystem::path& tsv);
 

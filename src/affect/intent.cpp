@@ -1,5 +1,7 @@
 #include "affect/intent.h"
 
+#include "affect/datasets.h"
+
 #include <algorithm>
 #include <cmath>
 #include <fstream>
@@ -52,13 +54,6 @@ std::string name_as_text(std::string_view name) {
   return s;
 }
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot open " + path.string());
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 }  // namespace
 
@@ -170,7 +165,7 @@ IntentInventory parse_intent_inventory(const nlohmann::json& json, const std::st
 IntentInventory load_intent_inventory(const std::filesystem::path& path) {
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_text(path));
+    j = nlohmann::json::parse(read_file(path));
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(path.string() + ": invalid JSON: " + e.what());
   }

@@ -13,13 +13,6 @@
 namespace kindred::affect {
 namespace {
 
-std::string read_text(const std::filesystem::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) throw std::runtime_error("cannot open " + path.string());
-  std::ostringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // Utterances in the public sets carry stray newlines and spaces around them (BANKING77 has
 // "\nHow do I unblock my PIN?"); they say nothing about the intent.
@@ -35,7 +28,7 @@ std::string trim(std::string_view s) {
 
 std::vector<LabeledUtterance> load_banking77_csv(const std::filesystem::path& path) {
   const std::string source = path.string();
-  const std::vector<CsvRecord> rows = parse_csv(read_text(path), source);
+  const std::vector<CsvRecord> rows = parse_csv(read_file(path), source);
   if (rows.empty() || rows[0].fields != std::vector<std::string>{"text", "category"}) {
     throw std::runtime_error(source + ":1: expected the BANKING77 header \"text,category\"");
   }
@@ -92,7 +85,7 @@ IntentDataset load_clinc150(const std::filesystem::path& path) {
   const std::string source = path.string();
   nlohmann::json j;
   try {
-    j = nlohmann::json::parse(read_text(path));
+    j = nlohmann::json::parse(read_file(path));
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(source + ": invalid JSON: " + e.what());
   }

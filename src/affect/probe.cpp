@@ -78,44 +78,6 @@ float sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
 
 }  // namespace
 
-std::vector<LabeledText> load_goemotions_tsv(const std::filesystem::path& path, size_t limit) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path.string());
-  std::vector<LabeledText> out;
-  std::string line;
-  size_t line_no = 0;
-  while (std::getline(in, line) && (limit == 0 || out.size() < limit)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.empty()) continue;
-    const size_t tab1 = line.find('\t');
-    const size_t tab2 = tab1 == std::string::npos ? tab1 : line.find('\t', tab1 + 1);
-    if (tab2 == std::string::npos) {
-      throw std::runtime_error(path.string() + ":" + std::to_string(line_no) + ": expected text, labels and id separated by tabs");
-    }
-    LabeledText ex;
-    ex.text = line.substr(0, tab1);
-    std::stringstream ids(line.substr(tab1 + 1, tab2 - tab1 - 1));
-    std::string id;
-    while (std::getline(ids, id, ',')) {
-      int label = -1;
-      try {
-        size_t used = 0;
-        label = std::stoi(id, &used);
-        if (used != id.size()) label = -1;
-      } catch (const std::exception&) {
-        label = -1;
-      }
-      if (label < 0 || label >= kNumLabels) {
-        throw std::runtime_error(path.string() + ":" + std::to_string(line_no) + ": \"" + id + "\" is not a label id in [0, 28)");
-      }
-      ex.labels.push_back(label);
-    }
-    if (ex.labels.empty()) throw std::runtime_error(path.string() + ":" + std::to_string(line_no) + ": no labels");
-    out.push_back(std::move(ex));
-  }
-  return out;
-}
 
 LabelProbs ProbeModel::predict(std::span<const float> features) const {
   if (features.size() != static_cast<size_t>(n_embd)) {

@@ -16,19 +16,14 @@
 #include <vector>
 
 #include "affect/emotion.h"
+#include "affect/text_classifier.h"
 #include "engine/context.h"
 #include "tokenizer/tokenizer.h"
 
 namespace kindred::affect {
 
-struct LabeledText {
-  std::string text;
-  std::vector<int> labels;  // GoEmotions indices
-};
-
-// Reads a GoEmotions TSV (text \t comma-separated label ids \t id); limit > 0 keeps the first
-// `limit` rows. Throws std::runtime_error naming the file and line of a malformed row.
-std::vector<LabeledText> load_goemotions_tsv(const std::filesystem::path& path, size_t limit = 0);
+// A text with its GoEmotions label indices (datasets.h reads the corpus).
+using LabeledText = TrainExample;
 
 struct ProbeModel {
   uint64_t fingerprint = 0;  // Model::fingerprint() of the model it reads

@@ -5,21 +5,13 @@
 #include <stdexcept>
 
 #include "affect/text_features_detail.h"
+#include "util/incbin.h"
 
-#define KINDRED_AFFECT_INCBIN(symbol, file)           \
-  __asm__(".section .rodata\n"                        \
-          ".global " #symbol "\n"                     \
-          ".balign 64\n" #symbol ":\n"                \
-          ".incbin \"" file "\"\n"                    \
-          ".global " #symbol "_end\n" #symbol "_end:\n" \
-          ".byte 0\n"                                 \
-          ".previous\n")
-
-KINDRED_AFFECT_INCBIN(kindred_affect_goemotions_en, KINDRED_MODELS_DIR "/affect/goemotions-en.kcls");
-KINDRED_AFFECT_INCBIN(kindred_affect_cped_zh, KINDRED_MODELS_DIR "/affect/cped-zh.kcls");
-KINDRED_AFFECT_INCBIN(kindred_affect_emoji, KINDRED_MODELS_DIR "/affect/emoji-descriptions.tsv");
-KINDRED_AFFECT_INCBIN(kindred_affect_emoticons, KINDRED_MODELS_DIR "/affect/afinn-emoticon-8.txt");
-KINDRED_AFFECT_INCBIN(kindred_affect_vader, KINDRED_MODELS_DIR "/affect/vader-valence.tsv");
+KINDRED_INCBIN(kindred_affect_goemotions_en, KINDRED_MODELS_DIR "/affect/goemotions-en.kcls");
+KINDRED_INCBIN(kindred_affect_cped_zh, KINDRED_MODELS_DIR "/affect/cped-zh.kcls");
+KINDRED_INCBIN(kindred_affect_emoji, KINDRED_MODELS_DIR "/affect/emoji-descriptions.tsv");
+KINDRED_INCBIN(kindred_affect_emoticons, KINDRED_MODELS_DIR "/affect/afinn-emoticon-8.txt");
+KINDRED_INCBIN(kindred_affect_vader, KINDRED_MODELS_DIR "/affect/vader-valence.tsv");
 
 extern "C" const uint8_t kindred_affect_goemotions_en[], kindred_affect_goemotions_en_end[];
 extern "C" const uint8_t kindred_affect_cped_zh[], kindred_affect_cped_zh_end[];

@@ -4,15 +4,9 @@
 #include <string_view>
 
 #include "affect/steering.h"
+#include "util/incbin.h"
 
-__asm__(".section .rodata\n"
-        ".global kindred_steering_pairs_json\n"
-        "kindred_steering_pairs_json:\n"
-        ".incbin \"" KINDRED_AFFECT_DATA_DIR "/steering_pairs.json\"\n"
-        ".global kindred_steering_pairs_json_end\n"
-        "kindred_steering_pairs_json_end:\n"
-        ".byte 0\n"
-        ".previous\n");
+KINDRED_INCBIN(kindred_steering_pairs_json, KINDRED_AFFECT_DATA_DIR "/steering_pairs.json");
 
 extern "C" const char kindred_steering_pairs_json[], kindred_steering_pairs_json_end[];
 

@@ -1,14 +1,7 @@
 // The checkpoint files are assembled into read-only data with .incbin (no generated sources).
 #include "cli/embedded_model.h"
 
-#define KINDRED_INCBIN(symbol, file)                  \
-  __asm__(".section .rodata\n"                        \
-          ".global " #symbol "\n"                     \
-          ".balign 64\n" #symbol ":\n"                \
-          ".incbin \"" file "\"\n"                    \
-          ".global " #symbol "_end\n" #symbol "_end:\n" \
-          ".byte 0\n"                                 \
-          ".previous\n")
+#include "util/incbin.h"
 
 KINDRED_INCBIN(kindred_stories260k_bin, KINDRED_MODELS_DIR "/stories260K/stories260K.bin");
 KINDRED_INCBIN(kindred_stories260k_tok, KINDRED_MODELS_DIR "/stories260K/tok512.bin");

@@ -159,22 +159,5 @@ TEST(Probe, FileRoundTripsAndIsRefusedForAnotherModelOrDamage) {
   expect_refused({}, "magic");
 }
 
-TEST(Probe, ReadsGoEmotionsTsv) {
-  const auto path = test::temp_dir() / "mini.tsv";
-  std::ofstream(path) << "I love it\t18,17\tid1\nmeh\t27\tid2\nthird\t3\tid3\n";
-  const auto rows = load_goemotions_tsv(path, 2);
-  ASSERT_EQ(rows.size(), 2u);
-  EXPECT_EQ(rows[0].text, "I love it");
-  EXPECT_EQ(rows[0].labels, (std::vector<int>{18, 17}));
-  EXPECT_EQ(rows[1].labels, (std::vector<int>{27}));
-  std::ofstream(path) << "fine\t3\tid\nbroken\t28\tid\n";
-  try {
-    load_goemotions_tsv(path);
-    FAIL() << "expected an error";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find(":2:"), std::string::npos) << e.what();
-  }
-}
-
 }  // namespace
 }  // namespace kindred::affect
