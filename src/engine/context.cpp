@@ -13,12 +13,22 @@ int choose_n_ctx(const ModelConfig& c, int requested) {
   return std::min(c.n_ctx_train, 4096);
 }
 
+std::unique_ptr<ThreadPool> own_pool_unless_shared(const ContextParams& p) {
+  if (!p.shared_pool) return std::make_unique<ThreadPool>(p.n_threads);
+  if (p.n_threads != 0 && p.n_threads != p.shared_pool->size()) {
+    throw ModelError("n_threads " + std::to_string(p.n_threads) + " contradicts the shared pool of " +
+                     std::to_string(p.shared_pool->size()) + " threads (leave n_threads at 0 with shared_pool)");
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 Context::Context(const Model& model, ContextParams params)
     : model_(model),
       params_(params),
-      pool_(params.n_threads),
+      owned_pool_(own_pool_unless_shared(params)),
+      pool_(params.shared_pool ? params.shared_pool : owned_pool_.get()),
       cache_(model.config(), choose_n_ctx(model.config(), params.n_ctx), params.kv_type) {
   if (params_.n_batch <= 0) throw ModelError("batch size must be positive");
 }
@@ -28,11 +38,15 @@ std::span<const float> Context::eval(std::span<const int32_t> tokens) {
   logits_.resize(n_vocab);
   for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(params_.n_batch)) {
     const auto chunk = tokens.subspan(start, std::min<size_t>(params_.n_batch, tokens.size() - start));
-    model_.forward(chunk, n_past_, cache_, act_, pool_, logits_);
-    n_past_ += static_cast<int>(chunk.size());
-    tokens_.insert(tokens_.end(), chunk.begin(), chunk.end());
+    model_.forward(chunk, n_past_, cache_, act_, *pool_, logits_);
+    append_evaluated(chunk);
   }
   return logits_;
+}
+
+void Context::append_evaluated(std::span<const int32_t> tokens) {
+  n_past_ += static_cast<int>(tokens.size());
+  tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
 }
 
 std::span<const float> Context::eval_sequence(std::span<const int32_t> tokens) {
@@ -50,11 +64,10 @@ std::span<const float> Context::eval_all(std::span<const int32_t> tokens) {
   logits_.resize(n_vocab * tokens.size());
   for (size_t start = 0; start < tokens.size(); start += static_cast<size_t>(params_.n_batch)) {
     const size_t count = std::min<size_t>(params_.n_batch, tokens.size() - start);
-    model_.forward(tokens.subspan(start, count), n_past_, cache_, act_, pool_,
+    const auto chunk = tokens.subspan(start, count);
+    model_.forward(chunk, n_past_, cache_, act_, *pool_,
                    std::span<float>(logits_).subspan(start * n_vocab, count * n_vocab), true);
-    n_past_ += static_cast<int>(count);
-    tokens_.insert(tokens_.end(), tokens.begin() + static_cast<std::ptrdiff_t>(start),
-                   tokens.begin() + static_cast<std::ptrdiff_t>(start + count));
+    append_evaluated(chunk);
   }
   return logits_;
 }

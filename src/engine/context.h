@@ -1,5 +1,6 @@
-// One sequence being run through a model: its KV cache, activation buffers, thread pool and
-// position. Not thread-safe; use one Context per concurrent sequence.
+// One sequence being run through a model: its KV cache, activation buffers, thread pool (its own
+// or a shared one) and position. Not thread-safe; use one Context per concurrent sequence, and
+// BatchDecoder (batch_decoder.h) to advance many of them in one forward pass.
 #pragma once
 #include <cstdint>
 #include <filesystem>
@@ -30,6 +31,10 @@ struct ContextParams {
   // KV cache element type: F16 halves the memory of F32 at ~1e-3 relative error; Q8_0 (34 bytes per
   // 32 values) nearly halves it again; F32 is exact (what reference comparisons use).
   DType kv_type = DType::F16;
+  // When set, the context runs on this pool and starts no threads of its own (a server holds
+  // dozens of contexts but has one set of cores). Not owned: it must outlive the context, and
+  // contexts sharing it must not run at the same time. n_threads must then be 0 or its size.
+  ThreadPool* shared_pool = nullptr;
 };
 
 class Context {
@@ -39,7 +44,8 @@ class Context {
   const Model& model() const { return model_; }
   int n_ctx() const { return cache_.n_ctx(); }
   int n_past() const { return n_past_; }
-  ThreadPool& pool() { return pool_; }
+  // The pool this context runs on: params.shared_pool when set, else its own.
+  ThreadPool& pool() { return *pool_; }
 
   // Appends tokens to the sequence and returns the logits after the last one.
   std::span<const float> eval(std::span<const int32_t> tokens);
@@ -87,9 +93,17 @@ class Context {
   void load_state(const std::filesystem::path& path);
 
  private:
+  // Runs many contexts' tokens in one forward pass: it stores into their caches and advances
+  // them exactly as eval does (see append_evaluated).
+  friend class BatchDecoder;
+  // Records tokens whose keys and values a forward pass has just stored at positions
+  // [n_past, n_past + tokens.size()) of this context's cache.
+  void append_evaluated(std::span<const int32_t> tokens);
+
   const Model& model_;
   ContextParams params_;
-  ThreadPool pool_;
+  std::unique_ptr<ThreadPool> owned_pool_;  // null when running on params_.shared_pool
+  ThreadPool* pool_;
   KvCache cache_;
   Activations act_;
   std::shared_ptr<const SteeringVectors> steering_;  // act_.steering points into it

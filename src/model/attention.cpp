@@ -3,7 +3,8 @@
 // keeps its running maximum m and sum l, and its output accumulator is rescaled by exp(m_old - m_new)
 // whenever the maximum grows. Memory is a few tiles per thread, whatever the context length.
 //
-// One task is one KV head × one block of query tokens: every query head of the GQA group and every
+// One task is one KV head × one block of one sequence's query tokens (the sequences of a batch share
+// one parallel loop, each over its own cache): every query head of the GQA group and every
 // token of the block shares the key/value tile, so a tile is read (and converted from F16/Q8_0 to
 // float) once per task rather than once per query row.
 #include "model/attention.h"
@@ -186,91 +187,118 @@ struct Scratch {
   size_t size() const { return (row() + hd + 15) / 16 * 16; }
 };
 
-}  // namespace
-
-void attention(const ModelConfig& c, const KvCache& cache, int layer, int pos, int n_tokens, const float* q,
-               float* out, std::vector<float>& scratch, ThreadPool& pool) {
+// One task: KV head kvh of the query block starting at token t0 of one sequence, whose n_tokens
+// queries (q, at positions pos..) attend over its cache and write out. base: this thread's scratch.
+void attend_block(const ModelConfig& c, const KvCache& cache, int layer, int pos, int n_tokens, const float* q,
+                  float* out, int kvh, int t0, const Scratch& layout, float* base, RowToFloat f16) {
   const int hd = c.head_dim;
   const int group = c.n_head / c.n_head_kv;
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
-  const int n_qblocks = (n_tokens + kQueryBlock - 1) / kQueryBlock;
-  const Scratch layout{.rows = group * std::min(n_tokens, kQueryBlock), .hd = hd};
-  const size_t per_thread = layout.size();
-  if (scratch.size() < per_thread * pool.size()) scratch.resize(per_thread * pool.size());
   const DType type = cache.type();
-  const RowToFloat f16 = f16_converter();
   const size_t row_stride_floats = cache.row_bytes() / sizeof(float);  // F32 caches only
+  const int nt = std::min(kQueryBlock, n_tokens - t0);
+  const int rows = group * nt;  // row r: query head kvh * group + r / nt, token t0 + r % nt
+  float* qs = base + layout.q();
+  float* o = base + layout.o();
+  float* m = base + layout.m();
+  float* l = base + layout.l();
+  float* kt = base + layout.kt();
+  float* vt = base + layout.vt();
+  float* s = base + layout.s();
+  float* key_row = base + layout.row();
+  for (int r = 0; r < rows; ++r) {
+    const int h = kvh * group + r / nt, t = t0 + r % nt;
+    const float* qh = q + (static_cast<size_t>(t) * c.n_head + h) * hd;
+    for (int i = 0; i < hd; ++i) qs[static_cast<size_t>(r) * hd + i] = qh[i] * scale;
+    m[r] = -INFINITY;
+    l[r] = 0.0f;
+  }
+  std::fill(o, o + static_cast<size_t>(rows) * hd, 0.0f);
+
+  const int n_keys = pos + t0 + nt;  // the block's last token sees keys [0, n_keys)
+  for (int j0 = 0; j0 < n_keys; j0 += kKeyTile) {
+    const int nk = std::min(kKeyTile, n_keys - j0);
+    // Keys, transposed so scores vectorize across keys; the tail of a partial tile is zero.
+    for (int j = 0; j < kKeyTile; ++j) {
+      const float* k = key_row;
+      if (j >= nk) {
+        std::fill(key_row, key_row + hd, 0.0f);
+      } else if (type == DType::F32) {
+        k = reinterpret_cast<const float*>(cache.key(layer, j0 + j, kvh));
+      } else {
+        head_to_float(type, f16, cache.key(layer, j0 + j, kvh), key_row, hd);
+      }
+      for (int i = 0; i < hd; ++i) kt[static_cast<size_t>(i) * kKeyTile + j] = k[i];
+    }
+    // Values: read in place from an F32 cache, converted once per tile otherwise.
+    const float* v = vt;
+    size_t v_stride = static_cast<size_t>(hd);
+    if (type == DType::F32) {
+      v = reinterpret_cast<const float*>(cache.value(layer, j0, kvh));
+      v_stride = row_stride_floats;
+    } else {
+      for (int j = 0; j < nk; ++j) head_to_float(type, f16, cache.value(layer, j0 + j, kvh), vt + static_cast<size_t>(j) * hd, hd);
+    }
+    for (int r = 0; r < rows; ++r) {
+      const int visible = std::min(nk, pos + t0 + r % nt + 1 - j0);  // causal mask
+      if (visible <= 0) continue;
+      tile_scores(qs + static_cast<size_t>(r) * hd, kt, hd, s);
+      const float m_new = std::max(m[r], tile_max(s, visible));
+      const float corr = std::exp(m[r] - m_new);  // 0 on the first tile (m = -inf)
+      const float sum = tile_exp(s, visible, m_new);
+      l[r] = l[r] * corr + sum;
+      m[r] = m_new;
+      tile_accumulate(o + static_cast<size_t>(r) * hd, corr, s, v, v_stride, visible, hd);
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    const int h = kvh * group + r / nt, t = t0 + r % nt;
+    float* oh = out + (static_cast<size_t>(t) * c.n_head + h) * hd;
+    const float inv = 1.0f / l[r];
+    for (int i = 0; i < hd; ++i) oh[i] = o[static_cast<size_t>(r) * hd + i] * inv;
+  }
+}
+
+}  // namespace
+
+void attention(const ModelConfig& c, std::span<const SequenceSlice> seqs, int layer, const float* q, float* out,
+               Activations& act, ThreadPool& pool) {
+  const int q_dim = c.n_head * c.head_dim;
+  // Tasks are numbered sequence after sequence: sequence i owns tasks [first_task[i], first_task[i + 1])
+  // and query rows from first_token[i].
+  std::vector<int64_t>& first_task = act.attn_first_task;
+  std::vector<int64_t>& first_token = act.attn_first_token;
+  first_task.assign(1, 0);
+  first_token.clear();
+  int64_t tokens = 0, work = 0;
+  int max_block = 1;
+  for (const SequenceSlice& s : seqs) {
+    const int n = static_cast<int>(s.tokens.size());
+    first_token.push_back(tokens);
+    first_task.push_back(first_task.back() + static_cast<int64_t>(c.n_head_kv) * ((n + kQueryBlock - 1) / kQueryBlock));
+    tokens += n;
+    work += static_cast<int64_t>(n) * c.n_head * (s.pos + n) * c.head_dim;
+    max_block = std::max(max_block, std::min(n, kQueryBlock));
+  }
+  const Scratch layout{.rows = c.n_head / c.n_head_kv * max_block, .hd = c.head_dim};
+  const size_t per_thread = layout.size();
+  std::vector<float>& scratch = act.attn_scratch;
+  if (scratch.size() < per_thread * pool.size()) scratch.resize(per_thread * pool.size());
+  const RowToFloat f16 = f16_converter();
 
   auto attend = [&](int64_t task, int thread) {
-    const int kvh = static_cast<int>(task / n_qblocks);
-    const int t0 = static_cast<int>(task % n_qblocks) * kQueryBlock;
-    const int nt = std::min(kQueryBlock, n_tokens - t0);
-    const int rows = group * nt;  // row r: query head kvh * group + r / nt, token t0 + r % nt
-    float* base = scratch.data() + per_thread * thread;
-    float* qs = base + layout.q();
-    float* o = base + layout.o();
-    float* m = base + layout.m();
-    float* l = base + layout.l();
-    float* kt = base + layout.kt();
-    float* vt = base + layout.vt();
-    float* s = base + layout.s();
-    float* key_row = base + layout.row();
-    for (int r = 0; r < rows; ++r) {
-      const int h = kvh * group + r / nt, t = t0 + r % nt;
-      const float* qh = q + (static_cast<size_t>(t) * c.n_head + h) * hd;
-      for (int i = 0; i < hd; ++i) qs[static_cast<size_t>(r) * hd + i] = qh[i] * scale;
-      m[r] = -INFINITY;
-      l[r] = 0.0f;
-    }
-    std::fill(o, o + static_cast<size_t>(rows) * hd, 0.0f);
-
-    const int n_keys = pos + t0 + nt;  // the block's last token sees keys [0, n_keys)
-    for (int j0 = 0; j0 < n_keys; j0 += kKeyTile) {
-      const int nk = std::min(kKeyTile, n_keys - j0);
-      // Keys, transposed so scores vectorize across keys; the tail of a partial tile is zero.
-      for (int j = 0; j < kKeyTile; ++j) {
-        const float* k = key_row;
-        if (j >= nk) {
-          std::fill(key_row, key_row + hd, 0.0f);
-        } else if (type == DType::F32) {
-          k = reinterpret_cast<const float*>(cache.key(layer, j0 + j, kvh));
-        } else {
-          head_to_float(type, f16, cache.key(layer, j0 + j, kvh), key_row, hd);
-        }
-        for (int i = 0; i < hd; ++i) kt[static_cast<size_t>(i) * kKeyTile + j] = k[i];
-      }
-      // Values: read in place from an F32 cache, converted once per tile otherwise.
-      const float* v = vt;
-      size_t v_stride = static_cast<size_t>(hd);
-      if (type == DType::F32) {
-        v = reinterpret_cast<const float*>(cache.value(layer, j0, kvh));
-        v_stride = row_stride_floats;
-      } else {
-        for (int j = 0; j < nk; ++j) head_to_float(type, f16, cache.value(layer, j0 + j, kvh), vt + static_cast<size_t>(j) * hd, hd);
-      }
-      for (int r = 0; r < rows; ++r) {
-        const int visible = std::min(nk, pos + t0 + r % nt + 1 - j0);  // causal mask
-        if (visible <= 0) continue;
-        tile_scores(qs + static_cast<size_t>(r) * hd, kt, hd, s);
-        const float m_new = std::max(m[r], tile_max(s, visible));
-        const float corr = std::exp(m[r] - m_new);  // 0 on the first tile (m = -inf)
-        const float sum = tile_exp(s, visible, m_new);
-        l[r] = l[r] * corr + sum;
-        m[r] = m_new;
-        tile_accumulate(o + static_cast<size_t>(r) * hd, corr, s, v, v_stride, visible, hd);
-      }
-    }
-    for (int r = 0; r < rows; ++r) {
-      const int h = kvh * group + r / nt, t = t0 + r % nt;
-      float* oh = out + (static_cast<size_t>(t) * c.n_head + h) * hd;
-      const float inv = 1.0f / l[r];
-      for (int i = 0; i < hd; ++i) oh[i] = o[static_cast<size_t>(r) * hd + i] * inv;
-    }
+    const auto i = static_cast<size_t>(std::upper_bound(first_task.begin(), first_task.end(), task) - first_task.begin() - 1);
+    const SequenceSlice& s = seqs[i];
+    const int n = static_cast<int>(s.tokens.size());
+    const int64_t local = task - first_task[i];
+    const int n_qblocks = (n + kQueryBlock - 1) / kQueryBlock;
+    const size_t offset = static_cast<size_t>(first_token[i]) * q_dim;
+    attend_block(c, *s.cache, layer, s.pos, n, q + offset, out + offset, static_cast<int>(local / n_qblocks),
+                 static_cast<int>(local % n_qblocks) * kQueryBlock, layout, scratch.data() + per_thread * thread, f16);
   };
 
-  const int64_t n_tasks = static_cast<int64_t>(c.n_head_kv) * n_qblocks;
+  const int64_t n_tasks = first_task.back();
   // Very short contexts are cheaper on one thread than the hand-off to the (spinning) pool.
-  const int64_t work = static_cast<int64_t>(n_tokens) * c.n_head * (pos + n_tokens) * hd;
   if (work < (1 << 14) || pool.size() == 1) {
     for (int64_t task = 0; task < n_tasks; ++task) attend(task, 0);
   } else {

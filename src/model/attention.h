@@ -1,6 +1,6 @@
-// Attention of a batch of queries over the keys and values in a sequence's cache.
+// Attention of each sequence's new queries over the keys and values in its own cache.
 #pragma once
-#include <vector>
+#include <span>
 
 #include "model/kv_cache.h"
 #include "model/model.h"
@@ -8,11 +8,13 @@
 
 namespace kindred {
 
-// Causal attention of n_tokens queries at positions pos..pos+n_tokens-1 over cache positions
-// [0, pos + t] for query t. q and out: [n_tokens][n_head][head_dim]. scratch is per-thread
-// working memory, grown here; its size depends on the tile sizes and head size, never on the
-// context length.
-void attention(const ModelConfig& c, const KvCache& cache, int layer, int pos, int n_tokens, const float* q,
-               float* out, std::vector<float>& scratch, ThreadPool& pool);
+// Causal attention of every sequence of a batch over its own cache, in one parallel loop (a task
+// is one KV head × up to 16 tokens of one sequence, so a batch of single-token decodes still
+// spreads over all threads). The tokens of seqs[i], at positions pos..pos+n-1, are rows
+// [first_i, first_i + n) of q and out, first_i being the tokens of the sequences before it; query
+// t sees cache positions [0, pos + t]. q and out: [tokens][n_head][head_dim]. Uses act's attention
+// scratch (per-thread tiles sized by tile and head size, never by the context length).
+void attention(const ModelConfig& c, std::span<const SequenceSlice> seqs, int layer, const float* q, float* out,
+               Activations& act, ThreadPool& pool);
 
 }  // namespace kindred

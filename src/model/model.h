@@ -129,12 +129,16 @@ struct SteeringVectors {
 // Throws ModelError naming the layer and the sizes unless `s` fits a model of `config`.
 void validate_steering(const SteeringVectors& s, const ModelConfig& config);
 
+class KvCache;
+
 // Activation buffers for a batch of tokens, reused between calls (grown, never shrunk).
 struct Activations {
   int capacity = 0;
   std::vector<float> x, xb, q, k, v, attn_out, gate, up, ffn_out, scores, logits;
   std::vector<RopeAngles> rope;  // per token of the batch
+  std::vector<const KvCache*> slice_caches;  // forward_batch's check for a cache used twice
   std::vector<float> attn_scratch;  // per-thread attention tiles (attention.cpp); independent of n_ctx
+  std::vector<int64_t> attn_first_task, attn_first_token;  // attention.cpp: where each sequence's tasks and rows start
   MatmulScratch matmul;
   MoeScratch moe;
   // When set, forward adds every token's final normalised hidden state into `pooled` (n_embd):
@@ -153,7 +157,14 @@ struct Activations {
   int pool_count = 0;
 };
 
-class KvCache;
+// One sequence's share of a batched forward pass: its new tokens at positions
+// [pos, pos + tokens.size()), stored in its own cache, steered by its own vectors (null: none).
+struct SequenceSlice {
+  std::span<const int32_t> tokens;
+  int pos = 0;
+  KvCache* cache = nullptr;
+  const SteeringVectors* steering = nullptr;
+};
 
 class Model {
  public:
@@ -172,10 +183,26 @@ class Model {
 
   // Runs tokens at positions [pos, pos + tokens.size()), storing their keys and values in cache.
   // logits receives n_vocab floats per token when all_logits, else for the last token only.
+  // act.steering steers the tokens; act's pooling options pool them.
   void forward(std::span<const int32_t> tokens, int pos, KvCache& cache, Activations& act,
                ThreadPool& pool, std::span<float> logits, bool all_logits = false) const;
 
+  // Runs the tokens of many independent sequences in one pass (continuous batching): every
+  // matrix product sees all their tokens at once, while RoPE, the cache, attention and steering
+  // stay per sequence. logits receives seqs.size() rows of n_vocab, row i after the last token of
+  // seqs[i]. Everything is checked before any work (ModelError naming the slice): non-empty
+  // tokens in the vocabulary, a cache that is set, used by no other slice and fits the positions,
+  // valid steering. Steering comes only from the slices and pooling is single-sequence, so
+  // act.steering must be null and act's pooling off.
+  void forward_batch(std::span<const SequenceSlice> seqs, Activations& act, ThreadPool& pool,
+                     std::span<float> logits) const;
+
  private:
+  // The one forward pass behind forward and forward_batch; arguments already validated. Computes
+  // logits for every token when all_logits, else for the last token of each slice.
+  void run_forward(std::span<const SequenceSlice> seqs, Activations& act, ThreadPool& pool,
+                   std::span<float> logits, bool all_logits) const;
+
   Model() = default;
   std::shared_ptr<const gguf::File> file_;
   ModelConfig config_;
