@@ -6,6 +6,7 @@ packages=(
   nlohmann-json3-dev libcli11-dev libutf8proc-dev libcurl4-openssl-dev libcpp-httplib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev sqlite3 libpng-dev libssl-dev
+  libpqxx-dev postgresql
 )
 missing=()
 for p in "${packages[@]}"; do

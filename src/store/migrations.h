@@ -5,7 +5,10 @@
 // which also sets user_version, so a crash mid-migration leaves the previous version intact.
 // Steps are append-only: a shipped step is never edited, later changes add a new step.
 // Steps run with foreign keys ON (the PRAGMA is a no-op inside a transaction), so a step that
-// rebuilds a table must keep the references valid.
+// rebuilds a table must keep the references valid -- or be marked rebuilds_tables: it then
+// runs with foreign keys OFF (switched outside its transaction, as SQLite requires; dropping a
+// referenced table would otherwise cascade into its children) and must leave
+// PRAGMA foreign_key_check clean, or it is rolled back.
 #pragma once
 #include <span>
 #include <string_view>
@@ -18,6 +21,7 @@ struct Migration {
   int version;  // user_version after this step
   std::string_view description;
   std::string_view sql;
+  bool rebuilds_tables = false;
 };
 
 std::span<const Migration> migrations();

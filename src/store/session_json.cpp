@@ -17,6 +17,7 @@
 // import creates new ones. Timestamps are optional on import (missing: now), and the session's
 // updated_at becomes the import time because appending its turns touches it. JSON-valued
 // fields are embedded as JSON, not as strings. kv_state_path is machine-local: not exported.
+// Neither is the tenant: a document moves between tenants, and import is told which one.
 #include <cstdint>
 #include <nlohmann/json.hpp>
 
@@ -181,7 +182,7 @@ std::string Store::export_session_json(Id session_id) {
   return doc.dump(2);
 }
 
-Id Store::import_session_json(std::string_view text, std::string_view new_name) {
+Id Store::import_session_json(std::string_view text, std::string_view new_name, std::string_view tenant) {
   // Parse and validate everything first, so a malformed document writes nothing at all.
   const json doc = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) bad("$", "not valid JSON");
@@ -192,7 +193,8 @@ Id Store::import_session_json(std::string_view text, std::string_view new_name) 
   }
 
   const json& cj = need_object(doc, "$", "character");
-  Character character{.name = need_string(cj, "$.character", "name"),
+  Character character{.tenant = std::string(tenant),
+                      .name = need_string(cj, "$.character", "name"),
                       .card_json = json_text(cj, "card"),
                       .created_at = opt_int(cj, "$.character", "created_at", 0),
                       .updated_at = opt_int(cj, "$.character", "updated_at", 0)};
@@ -210,7 +212,8 @@ Id Store::import_session_json(std::string_view text, std::string_view new_name) 
   const json& sj = need_object(doc, "$", "session");
   // The name is required even when new_name replaces it: the document must be well-formed.
   const std::string doc_name = need_string(sj, "$.session", "name");
-  Session session{.name = new_name.empty() ? doc_name : std::string(new_name),
+  Session session{.tenant = std::string(tenant),
+                  .name = new_name.empty() ? doc_name : std::string(new_name),
                   .settings_json = json_text(sj, "settings"),
                   .created_at = opt_int(sj, "$.session", "created_at", 0),
                   .updated_at = opt_int(sj, "$.session", "updated_at", 0)};

@@ -28,8 +28,10 @@ Stmt& Stmt::bind(int index, std::int64_t value) {
 
 Stmt& Stmt::bind(int index, std::string_view text) {
   if (text.size() > INT_MAX) throw StoreError("bind: text too large");
-  // SQLITE_TRANSIENT: SQLite copies, so temporaries may be bound.
-  check(db_, sqlite3_bind_text(stmt_, index, text.data(), static_cast<int>(text.size()), SQLITE_TRANSIENT),
+  // SQLITE_TRANSIENT: SQLite copies, so temporaries may be bound. A default-constructed view
+  // has a null data() which SQLite would bind as NULL; it is an empty string.
+  const char* data = text.data() != nullptr ? text.data() : "";
+  check(db_, sqlite3_bind_text(stmt_, index, data, static_cast<int>(text.size()), SQLITE_TRANSIENT),
         "bind");
   return *this;
 }

@@ -18,13 +18,15 @@ namespace {
 std::string quoted(std::string_view s) { return "'" + std::string(s) + "'"; }
 std::string id_str(std::string_view kind, Id id) { return std::string(kind) + " " + std::to_string(id); }
 
-// Column order: id, name, card, created_at, updated_at.
+constexpr const char* kCharacterCols = "id, tenant, name, card, created_at, updated_at";
+
 Character read_character(const Stmt& st) {
   return Character{.id = st.int64(0),
-                   .name = st.text(1),
-                   .card_json = st.text(2),
-                   .created_at = st.int64(3),
-                   .updated_at = st.int64(4)};
+                   .tenant = st.text(1),
+                   .name = st.text(2),
+                   .card_json = st.text(3),
+                   .created_at = st.int64(4),
+                   .updated_at = st.int64(5)};
 }
 
 Persona read_persona(const Stmt& st) {
@@ -32,17 +34,18 @@ Persona read_persona(const Stmt& st) {
 }
 
 constexpr const char* kSessionCols =
-    "id, name, character_id, persona_id, settings, kv_state_path, created_at, updated_at";
+    "id, tenant, name, character_id, persona_id, settings, kv_state_path, created_at, updated_at";
 
 Session read_session(const Stmt& st) {
   return Session{.id = st.int64(0),
-                 .name = st.text(1),
-                 .character_id = st.int64(2),
-                 .persona_id = st.opt_int64(3),
-                 .settings_json = st.text(4),
-                 .kv_state_path = st.opt_text(5),
-                 .created_at = st.int64(6),
-                 .updated_at = st.int64(7)};
+                 .tenant = st.text(1),
+                 .name = st.text(2),
+                 .character_id = st.int64(3),
+                 .persona_id = st.opt_int64(4),
+                 .settings_json = st.text(5),
+                 .kv_state_path = st.opt_text(6),
+                 .created_at = st.int64(7),
+                 .updated_at = st.int64(8)};
 }
 
 }  // namespace
@@ -171,9 +174,12 @@ void SqliteStore::with_transaction(const std::function<void(Store&)>& fn) {
   }
 }
 
-void SqliteStore::require_character(Id id) {
-  auto st = db_->prepare("SELECT 1 FROM characters WHERE id = ?");
+void SqliteStore::require_character(Id id, std::string_view tenant) {
+  auto st = db_->prepare("SELECT tenant FROM characters WHERE id = ?");
   if (!st.bind(1, id).step()) throw StoreError(id_str("character", id) + " does not exist");
+  if (const std::string owner = st.text(0); owner != tenant) {
+    throw StoreError(id_str("character", id) + " belongs to tenant " + quoted(owner) + ", not " + quoted(tenant));
+  }
 }
 
 void SqliteStore::require_persona(Id id) {
@@ -184,6 +190,14 @@ void SqliteStore::require_persona(Id id) {
 void SqliteStore::require_session(Id id) {
   auto st = db_->prepare("SELECT 1 FROM sessions WHERE id = ?");
   if (!st.bind(1, id).step()) throw StoreError(id_str("session", id) + " does not exist");
+}
+
+void SqliteStore::require_tenant_unchanged(std::string_view table, Id id, std::string_view tenant) {
+  auto st = db_->prepare("SELECT tenant FROM " + std::string(table) + " WHERE id = ?");
+  if (!st.bind(1, id).step()) return;  // the caller reports the missing record
+  if (const std::string owner = st.text(0); owner != tenant) {
+    throw StoreError("tenant cannot change (" + quoted(owner) + " -> " + quoted(tenant) + ")");
+  }
 }
 
 void SqliteStore::touch_session(Id id) {
@@ -199,11 +213,12 @@ Character SqliteStore::create_character(const Character& c) {
     require_json(c.card_json, "card_json");
     out.created_at = c.created_at != 0 ? c.created_at : now();
     out.updated_at = c.updated_at != 0 ? c.updated_at : out.created_at;
-    db_->prepare("INSERT INTO characters (name, card, created_at, updated_at) VALUES (?, ?, ?, ?)")
-        .bind(1, c.name)
-        .bind(2, c.card_json)
-        .bind(3, out.created_at)
-        .bind(4, out.updated_at)
+    db_->prepare("INSERT INTO characters (tenant, name, card, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
+        .bind(1, c.tenant)
+        .bind(2, c.name)
+        .bind(3, c.card_json)
+        .bind(4, out.created_at)
+        .bind(5, out.updated_at)
         .run();
     out.id = db_->last_insert_id();
   });
@@ -213,7 +228,7 @@ Character SqliteStore::create_character(const Character& c) {
 std::optional<Character> SqliteStore::get_character(Id id) {
   std::optional<Character> out;
   read("get_character " + std::to_string(id), [&] {
-    auto st = db_->prepare("SELECT id, name, card, created_at, updated_at FROM characters WHERE id = ?");
+    auto st = db_->prepare(std::string("SELECT ") + kCharacterCols + " FROM characters WHERE id = ?");
     if (st.bind(1, id).step()) out = read_character(st);
   });
   return out;
@@ -222,7 +237,7 @@ std::optional<Character> SqliteStore::get_character(Id id) {
 std::vector<Character> SqliteStore::list_characters() {
   std::vector<Character> out;
   read("list_characters", [&] {
-    auto st = db_->prepare("SELECT id, name, card, created_at, updated_at FROM characters ORDER BY id");
+    auto st = db_->prepare(std::string("SELECT ") + kCharacterCols + " FROM characters ORDER BY id");
     while (st.step()) out.push_back(read_character(st));
   });
   return out;
@@ -232,6 +247,7 @@ void SqliteStore::update_character(const Character& c) {
   mutate("update_character " + std::to_string(c.id), [&] {
     require_non_empty(c.name, "name");
     require_json(c.card_json, "card_json");
+    require_tenant_unchanged("characters", c.id, c.tenant);
     db_->prepare("UPDATE characters SET name = ?, card = ?, updated_at = ? WHERE id = ?")
         .bind(1, c.name)
         .bind(2, c.card_json)
@@ -311,9 +327,11 @@ void check_session_fields(const Session& s) {
   require_json(s.settings_json, "settings_json");
 }
 
-void require_unique_name(Db& db, const std::string& name, Id self) {
-  auto st = db.prepare("SELECT id FROM sessions WHERE name = ? AND id != ?");
-  if (st.bind(1, name).bind(2, self).step()) throw StoreError("a session named " + quoted(name) + " already exists");
+void require_unique_name(Db& db, const Session& s) {
+  auto st = db.prepare("SELECT id FROM sessions WHERE tenant = ? AND name = ? AND id != ?");
+  if (st.bind(1, s.tenant).bind(2, s.name).bind(3, s.id).step()) {
+    throw StoreError("a session named " + quoted(s.name) + " already exists");
+  }
 }
 
 }  // namespace
@@ -322,21 +340,23 @@ Session SqliteStore::create_session(const Session& s) {
   Session out = s;
   mutate("create_session " + quoted(s.name), [&] {
     check_session_fields(s);
-    require_character(s.character_id);
+    require_character(s.character_id, s.tenant);
     if (s.persona_id) require_persona(*s.persona_id);
-    require_unique_name(*db_, s.name, 0);
+    out.id = 0;
+    require_unique_name(*db_, out);
     out.created_at = s.created_at != 0 ? s.created_at : now();
     out.updated_at = s.updated_at != 0 ? s.updated_at : out.created_at;
     db_->prepare(
-           "INSERT INTO sessions (name, character_id, persona_id, settings, kv_state_path, created_at, updated_at) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(1, s.name)
-        .bind(2, s.character_id)
-        .bind(3, s.persona_id)
-        .bind(4, s.settings_json)
-        .bind(5, s.kv_state_path)
-        .bind(6, out.created_at)
-        .bind(7, out.updated_at)
+           "INSERT INTO sessions (tenant, name, character_id, persona_id, settings, kv_state_path, created_at, "
+           "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(1, s.tenant)
+        .bind(2, s.name)
+        .bind(3, s.character_id)
+        .bind(4, s.persona_id)
+        .bind(5, s.settings_json)
+        .bind(6, s.kv_state_path)
+        .bind(7, out.created_at)
+        .bind(8, out.updated_at)
         .run();
     out.id = db_->last_insert_id();
   });
@@ -352,11 +372,11 @@ std::optional<Session> SqliteStore::get_session(Id id) {
   return out;
 }
 
-std::optional<Session> SqliteStore::find_session_by_name(std::string_view name) {
+std::optional<Session> SqliteStore::find_session_by_name(std::string_view name, std::string_view tenant) {
   std::optional<Session> out;
-  read("find_session_by_name " + quoted(name), [&] {
-    auto st = db_->prepare(std::string("SELECT ") + kSessionCols + " FROM sessions WHERE name = ?");
-    if (st.bind(1, name).step()) out = read_session(st);
+  read("find_session_by_name " + quoted(name) + " (tenant " + quoted(tenant) + ")", [&] {
+    auto st = db_->prepare(std::string("SELECT ") + kSessionCols + " FROM sessions WHERE tenant = ? AND name = ?");
+    if (st.bind(1, tenant).bind(2, name).step()) out = read_session(st);
   });
   return out;
 }
@@ -374,9 +394,10 @@ void SqliteStore::update_session(const Session& s) {
   mutate("update_session " + std::to_string(s.id), [&] {
     require_session(s.id);
     check_session_fields(s);
-    require_character(s.character_id);
+    require_tenant_unchanged("sessions", s.id, s.tenant);
+    require_character(s.character_id, s.tenant);
     if (s.persona_id) require_persona(*s.persona_id);
-    require_unique_name(*db_, s.name, s.id);
+    require_unique_name(*db_, s);
     db_->prepare(
            "UPDATE sessions SET name = ?, character_id = ?, persona_id = ?, settings = ?, kv_state_path = ?, "
            "updated_at = ? WHERE id = ?")

@@ -61,7 +61,7 @@ class SqliteStore final : public Store {
 
   Session create_session(const Session& session) override;
   std::optional<Session> get_session(Id id) override;
-  std::optional<Session> find_session_by_name(std::string_view name) override;
+  std::optional<Session> find_session_by_name(std::string_view name, std::string_view tenant = {}) override;
   std::vector<Session> list_sessions() override;
   void update_session(const Session& session) override;
   void delete_session(Id id) override;
@@ -81,6 +81,11 @@ class SqliteStore final : public Store {
   void update_memory(const Memory& memory) override;
   void delete_memory(Id id) override;
 
+  ApiKey create_api_key(const ApiKey& key) override;
+  std::optional<ApiKey> find_api_key_by_hash(std::string_view key_hash) override;
+  std::vector<ApiKey> list_api_keys() override;
+  void revoke_api_key(Id id) override;
+
  private:
   // Runs f atomically: a transaction at depth 0, a savepoint inside with_transaction. On
   // failure the work is undone and a StoreError "<what>: <reason>" is thrown.
@@ -96,7 +101,9 @@ class SqliteStore final : public Store {
   Turn load_turn(Id turn_id);  // throws when missing
   void touch_session(Id session_id);
   void require_session(Id session_id);
-  void require_character(Id character_id);
+  void require_character(Id character_id, std::string_view tenant);  // exists, of this tenant
+  // Refuses a tenant other than the stored one (table: "characters" or "sessions").
+  void require_tenant_unchanged(std::string_view table, Id id, std::string_view tenant);
   void require_persona(Id persona_id);
 
   Timestamp now() const { return clock_ ? clock_() : now_ms(); }

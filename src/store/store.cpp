@@ -57,4 +57,11 @@ void require_non_empty(std::string_view text, std::string_view field) {
   if (text.empty()) throw StoreError(std::string(field) + ": must not be empty");
 }
 
+void check_api_key(const ApiKey& key) {
+  require_non_empty(key.name, "name");
+  const bool hex = key.key_hash.size() == 64 && key.key_hash.find_first_not_of("0123456789abcdef") == std::string::npos;
+  if (!hex) throw StoreError("key_hash: expected a SHA-256 as 64 lowercase hex digits");
+  if (key.rate_limit_per_minute < 0) throw StoreError("rate_limit_per_minute: must be >= 0 (0 = unlimited)");
+}
+
 }  // namespace kindred::store

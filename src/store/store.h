@@ -1,6 +1,7 @@
-// Persistence for Kindred: the records (characters, personas, sessions, turns, memories)
-// and the abstract Store that keeps them. SqliteStore (sqlite_store.h) is the one backend
-// today; the interface is backend-neutral so a PostgreSQL store can be added later.
+// Persistence for Kindred: the records (characters, personas, sessions, turns, memories, API
+// keys) and the abstract Store that keeps them. Backends: SqliteStore (sqlite_store.h, one
+// file) and PgStore (pg_store.h, PostgreSQL, shared by several server processes);
+// open_store() (open_store.h) picks one from a location string.
 //
 // Contract shared by every backend:
 // - Ids are assigned by the store (positive, never reused within one database).
@@ -11,6 +12,10 @@
 //   leaves the store unchanged. Inside with_transaction() it joins the outer transaction but
 //   still undoes its own partial work when it throws.
 // - A Store object is not thread-safe: use one per thread (several may open one database).
+// - Tenants: characters and sessions belong to a tenant (a name; "" is the default/local
+//   tenant). It is fixed at creation: an update_* naming another tenant is refused. A session
+//   and its character share a tenant; session names are unique within a tenant. Personas and
+//   global memories are not tenant-scoped; list_* return every tenant's records (callers filter).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -33,6 +38,7 @@ class StoreError : public std::runtime_error {
 
 struct Character {
   Id id = 0;
+  std::string tenant;  // "" = the default (local) tenant
   std::string name;
   std::string card_json = "{}";  // the character card (e.g. a V2 card's data), JSON text
   Timestamp created_at = 0;
@@ -47,7 +53,8 @@ struct Persona {
 
 struct Session {
   Id id = 0;
-  std::string name;  // unique within the store
+  std::string tenant;  // "" = the default (local) tenant; the character's tenant
+  std::string name;    // unique within its tenant
   Id character_id = 0;
   std::optional<Id> persona_id;  // becomes empty when the persona is deleted
   std::string settings_json = "{}";
@@ -84,6 +91,19 @@ struct Memory {
   std::vector<float> embedding;  // may be empty
   Timestamp created_at = 0;
   std::string metadata_json = "{}";
+};
+
+// A server API key. The key itself is never stored: key_hash is its SHA-256 as 64 lowercase
+// hex digits, computed by the caller. Revoked keys stay (listed, findable) with revoked_at set.
+struct ApiKey {
+  Id id = 0;
+  std::string tenant;
+  std::string name;      // what the key is for, e.g. "prod"
+  std::string key_hash;  // unique
+  bool admin = false;
+  int rate_limit_per_minute = 0;  // 0 = unlimited
+  Timestamp created_at = 0;
+  std::optional<Timestamp> revoked_at;
 };
 
 // Which memories list_memories() returns, ordered by id.
@@ -123,7 +143,8 @@ class Store {
   // Sessions. Deleting one deletes its turns and its memories.
   virtual Session create_session(const Session& session) = 0;
   virtual std::optional<Session> get_session(Id id) = 0;
-  virtual std::optional<Session> find_session_by_name(std::string_view name) = 0;
+  // Looks the name up within one tenant (default: the default tenant).
+  virtual std::optional<Session> find_session_by_name(std::string_view name, std::string_view tenant = {}) = 0;
   virtual std::vector<Session> list_sessions() = 0;  // most recently updated first
   virtual void update_session(const Session& session) = 0;  // by id; stamps updated_at
   virtual void delete_session(Id id) = 0;
@@ -147,14 +168,23 @@ class Store {
   virtual void update_memory(const Memory& memory) = 0;  // by id
   virtual void delete_memory(Id id) = 0;
 
+  // API keys. create_api_key refuses a malformed or duplicate key_hash; find_api_key_by_hash
+  // also returns revoked keys (the caller checks revoked_at); revoking twice keeps the first
+  // revoked_at; an unknown id is refused.
+  virtual ApiKey create_api_key(const ApiKey& key) = 0;
+  virtual std::optional<ApiKey> find_api_key_by_hash(std::string_view key_hash) = 0;
+  virtual std::vector<ApiKey> list_api_keys() = 0;  // ordered by id
+  virtual void revoke_api_key(Id id) = 0;
+
   // A session with its character, persona, turns and session memories as one JSON document
   // (format in session_json.cpp), read in one transaction so it is a consistent snapshot.
-  // The KV state path is machine-local and not exported.
+  // The KV state path and the tenant are not exported.
   std::string export_session_json(Id session_id);
   // Creates new records (new ids) from such a document and returns the new session's id.
   // new_name, if not empty, replaces the session's name (names are unique). A malformed
-  // document is refused with a message naming the field, and nothing is written.
-  Id import_session_json(std::string_view json, std::string_view new_name = {});
+  // document is refused with a message naming the field, and nothing is written. The new
+  // character and session belong to tenant (the document carries none).
+  Id import_session_json(std::string_view json, std::string_view new_name = {}, std::string_view tenant = {});
 };
 
 }  // namespace kindred::store

@@ -11,5 +11,8 @@ Timestamp now_ms();
 void require_json(std::string_view text, std::string_view field);
 // Throws StoreError "<field>: must not be empty" for an empty string.
 void require_non_empty(std::string_view text, std::string_view field);
+// The checks create_api_key makes before writing: a name, a key_hash of 64 lowercase hex
+// digits (SHA-256), a rate limit >= 0. Throws StoreError naming the field.
+void check_api_key(const ApiKey& key);
 
 }  // namespace kindred::store

@@ -90,6 +90,84 @@ TEST(Migrations, Version1DatabaseIsMigratedWithItsData) {
   EXPECT_EQ(store.append_turn({.session_id = session->id, .swipes = {"new"}}).id, 3);
 }
 
+// Turns a version-1 database into version 2 as that release did, with a deleted session (so
+// the id sequence is ahead of the highest id) and a memory.
+constexpr const char* kVersion2Additions = R"sql(
+ALTER TABLE turns ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE memories (id INTEGER PRIMARY KEY AUTOINCREMENT,
+  session_id INTEGER REFERENCES sessions(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL CHECK (kind IN ('fact', 'summary', 'note')), level INTEGER NOT NULL DEFAULT 0 CHECK (level >= 0),
+  text TEXT NOT NULL, first_turn INTEGER, last_turn INTEGER, embedding BLOB NOT NULL DEFAULT x'',
+  created_at INTEGER NOT NULL, metadata TEXT NOT NULL DEFAULT '{}');
+CREATE INDEX memories_session_kind ON memories(session_id, kind);
+CREATE INDEX sessions_updated ON sessions(updated_at);
+INSERT INTO sessions VALUES (2, 'deleted later', 1, NULL, '{}', NULL, 1000, 2000);
+DELETE FROM sessions WHERE id = 2;
+INSERT INTO memories (session_id, kind, text, created_at) VALUES (1, 'fact', 'likes tea', 1700);
+PRAGMA user_version = 2;
+)sql";
+
+// A version-2 database (before tenants): sessions are rebuilt for per-tenant names. Ids, the
+// id sequence (a deleted highest id stays unused) and the turns' references must survive.
+TEST(Migrations, Version2SessionsMoveToTheDefaultTenant) {
+  TempDir dir;
+  const std::string path = dir.file("v2.db");
+  raw_exec(path, std::string(kVersion1Database) + kVersion2Additions);
+
+  SqliteStore store(path);
+  EXPECT_EQ(store.schema_version(), sqlite::latest_schema_version());
+  EXPECT_EQ(store.integrity_check(), "ok");
+  const auto old = store.find_session_by_name("old chat");
+  ASSERT_TRUE(old);
+  EXPECT_EQ(old->id, 1);
+  EXPECT_EQ(old->tenant, "");
+  EXPECT_EQ(old->updated_at, 2000);
+  EXPECT_EQ(store.get_character(1)->tenant, "");
+  EXPECT_EQ(store.turns(1).size(), 2u);
+  // The sequence came along: id 2 was used (and deleted) before the rebuild.
+  const Session again = store.create_session({.name = "new", .character_id = 1});
+  EXPECT_EQ(again.id, 3);
+  // Per-tenant names now; foreign keys are back ON (the cascade below needs them) and the
+  // references to the rebuilt table still hold.
+  const Character acme = store.create_character({.tenant = "acme", .name = "Alice"});
+  EXPECT_NO_THROW(store.create_session({.tenant = "acme", .name = "old chat", .character_id = acme.id}));
+  store.delete_session(1);
+  EXPECT_TRUE(store.turns(1).empty());
+  EXPECT_TRUE(store.list_memories({.session_id = 1}).empty());
+  EXPECT_THROW(store.delete_character(1), StoreError);  // session 3 still uses it
+}
+
+// The rebuild runs with foreign keys OFF; when it fails, nothing of it stays -- above all, the
+// old sessions table and the turns that reference it.
+TEST(Migrations, FailedRebuildLeavesVersion2Intact) {
+  TempDir dir;
+  const std::string path = dir.file("clash3.db");
+  // A stray table makes step 3's CREATE TABLE sessions_v3 fail after its ALTER TABLE ran.
+  raw_exec(path, std::string(kVersion1Database) + kVersion2Additions + "CREATE TABLE sessions_v3 (x);");
+  try {
+    SqliteStore store(path);
+    FAIL() << "opened";
+  } catch (const StoreError& e) {
+    EXPECT_NE(std::string(e.what()).find("migrate to schema version 3"), std::string::npos) << e.what();
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db, "SELECT (SELECT count(*) FROM turns), (SELECT count(*) FROM sessions), "
+                                   "(SELECT count(*) FROM memories)", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  EXPECT_EQ(sqlite3_column_int(st, 1), 1);
+  EXPECT_EQ(sqlite3_column_int(st, 2), 1);
+  sqlite3_finalize(st);
+  EXPECT_NE(sqlite3_prepare_v2(db, "SELECT tenant FROM characters", -1, &st, nullptr), SQLITE_OK);  // ALTER undone
+  ASSERT_EQ(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr), SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 2);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
 TEST(Migrations, FailedStepIsRolledBackAndNamed) {
   TempDir dir;
   const std::string path = dir.file("clash.db");
