@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   kindred::cli::add_synth_command(app);
   kindred::cli::add_bench_command(app);
   kindred::cli::add_chat_command(app);
+  kindred::cli::add_serve_command(app);
   kindred::cli::add_template_command(app);
   kindred::cli::add_card_command(app);
   kindred::cli::add_affect_steer_command(*kindred::cli::add_affect_command(app));

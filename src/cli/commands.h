@@ -20,6 +20,8 @@ void add_bench_command(CLI::App& app);
 void add_template_command(CLI::App& app);
 void add_card_command(CLI::App& app);
 void add_chat_command(CLI::App& app);
+// `kindred serve`: the HTTP server (docs/SERVER_API.md).
+void add_serve_command(CLI::App& app);
 // `kindred affect …` (appraise, train, eval); returns the subcommand so others can add to it.
 CLI::App* add_affect_command(CLI::App& app);
 // `kindred affect steer-build`: steering vectors from contrastive prompt pairs.

@@ -31,21 +31,39 @@ std::string trim(std::string s) {
 
 }  // namespace
 
+store::Session start_session(store::Store& store, const store::Character& character, const std::string& name,
+                             const std::string& tenant) {
+  const CharacterCard card = CharacterCard::from_json_text(character.card_json, "stored card of '" + character.name + "'");
+  store::Session session;
+  store.with_transaction([&](store::Store& s) {
+    store::Session record{.name = name, .character_id = character.id};
+    record.tenant = tenant;
+    session = s.create_session(record);
+    const std::vector<std::string> greetings = card.greetings();
+    if (!greetings.empty() && !(greetings.size() == 1 && greetings[0].empty())) {
+      s.append_turn({.session_id = session.id, .role = Role::Assistant, .swipes = greetings});
+    }
+  });
+  return session;
+}
+
 ChatSession::ChatSession(store::Store& store, ChatModel model, const std::string& name,
                          std::optional<CharacterCard> card, SessionOptions options)
     : store_(store),
       model_(model),
       options_(std::move(options)),
-      builder_(model.chat_template, model.tokenizer),
-      ctx_(model.model, {.n_ctx = options_.n_ctx, .n_threads = options_.n_threads}) {
-  if (std::optional<store::Session> existing = store_.find_session_by_name(name)) {
+      builder_(model.chat_template, model.tokenizer) {
+  if (!options_.generator) {
+    ctx_ = std::make_unique<Context>(model.model, ContextParams{.n_ctx = options_.n_ctx, .n_threads = options_.n_threads});
+  }
+  if (std::optional<store::Session> existing = store_.find_session_by_name(name, options_.tenant)) {
     session_ = *existing;
     const std::optional<store::Character> c = store_.get_character(session_.character_id);
     if (!c) throw std::runtime_error("session '" + name + "' refers to a character that is gone");
     card_ = CharacterCard::from_json_text(c->card_json, "stored card of '" + c->name + "'");
-    if (session_.kv_state_path && std::filesystem::exists(*session_.kv_state_path)) {
+    if (ctx_ && session_.kv_state_path && std::filesystem::exists(*session_.kv_state_path)) {
       try {
-        ctx_.load_state(*session_.kv_state_path);
+        ctx_->load_state(*session_.kv_state_path);
         resumed_from_state_ = true;
       } catch (const std::exception&) {
         // A stale or foreign state file only costs re-processing; the turns are in the store.
@@ -56,11 +74,7 @@ ChatSession::ChatSession(store::Store& store, ChatModel model, const std::string
     card_ = std::move(card);
     store_.with_transaction([&](store::Store& s) {
       const store::Character character = s.create_character({.name = card_->name(), .card_json = card_->to_json().dump()});
-      session_ = s.create_session({.name = name, .character_id = character.id});
-      const std::vector<std::string> greetings = card_->greetings();
-      if (!greetings.empty() && !(greetings.size() == 1 && greetings[0].empty())) {
-        s.append_turn({.session_id = session_.id, .role = Role::Assistant, .swipes = greetings});
-      }
+      session_ = start_session(s, character, name, options_.tenant);
     });
   }
   for (const store::Turn& t : store_.turns(session_.id)) index_turn(t);
@@ -198,7 +212,7 @@ BuiltContext ChatSession::build_context(const std::vector<store::Turn>& turns) {
   in.card = card();
   in.user_name = options_.user_name;
   in.persona = options_.persona;
-  in.budget_tokens = ctx_.n_ctx() - options_.max_reply_tokens;
+  in.budget_tokens = (ctx_ ? ctx_->n_ctx() : options_.n_ctx) - options_.max_reply_tokens;
   in.seed = hash_name(session_.name);
   in.nonce = nonce_++;
   if (affect_) {
@@ -261,7 +275,8 @@ std::string ChatSession::generate_reply(const std::vector<store::Turn>& turns, u
   GenerateParams gp{.n_predict = options_.max_reply_tokens, .reuse_prefix = true};
   // Stop where the model starts writing the user's line itself.
   gp.stop = {std::string("\n") + options_.user_name + ":"};
-  if (affect_) ctx_.set_steering(affect_->steering());  // this sequence only
+  std::shared_ptr<const SteeringVectors> steering = affect_ ? affect_->steering() : nullptr;
+  if (ctx_) ctx_->set_steering(steering);  // this sequence only
   const int n_candidates = affect_ ? affect_->options().guard_candidates : 1;
   std::vector<std::string> candidates;
   for (int i = 0; i < n_candidates; ++i) {
@@ -269,15 +284,19 @@ std::string ChatSession::generate_reply(const std::vector<store::Turn>& turns, u
     sp.seed = sp.seed + seed_salt + uint64_t(i) * 104729;
     Sampler sampler(sp, model_.tokenizer.n_vocab());
     // With the guard, candidates are sampled silently and the kept one is shown whole.
-    const GenerateResult r = generate(ctx_, model_.tokenizer, sampler, built.tokens, gp,
-                                      n_candidates == 1 ? on_text : TextCallback{});
+    const TextCallback& stream = n_candidates == 1 ? on_text : TextCallback{};
+    const GenerateResult r = options_.generator
+                                 ? options_.generator({.prompt = built.tokens, .sampling = sp, .params = gp,
+                                                       .steering = steering},
+                                                      stream)
+                                 : generate(*ctx_, model_.tokenizer, sampler, built.tokens, gp, stream);
     if (i == 0) {
       last_prompt_tokens_ = r.n_prompt;
       last_reused_tokens_ = r.n_reused;
     }
     candidates.push_back(trim(r.text));
   }
-  ctx_.clear_steering();
+  if (ctx_) ctx_->clear_steering();
   if (n_candidates == 1) return candidates[0];
   const std::string& kept = candidates[affect_->pick_consistent(candidates)];
   if (on_text) on_text(kept);
@@ -363,8 +382,9 @@ bool ChatSession::undo() {
 void ChatSession::save() {
   if (options_.state_dir.empty()) throw std::runtime_error("no folder for session state was configured");
   std::filesystem::create_directories(options_.state_dir);
+  if (!ctx_) return;  // the generator keeps the sequence
   const std::filesystem::path path = options_.state_dir / ("session-" + std::to_string(session_.id) + ".kv");
-  ctx_.save_state(path);
+  ctx_->save_state(path);
   session_.kv_state_path = path.string();
   store_.update_session(session_);
 }

@@ -9,8 +9,10 @@
 //            turn with the turns themselves by hybrid search (BM25 + pooled-hidden-state embeddings)
 #pragma once
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,6 +26,19 @@
 #include "store/store.h"
 
 namespace kindred::dialogue {
+
+// What a reply needs from the engine, for a ReplyGenerator: the whole prompt (the session's
+// sequence so far; the generator keeps what its cache already holds of it), the sampling and stop
+// settings, and this turn's steering blend (null: none).
+struct ReplyRequest {
+  std::span<const int32_t> prompt;
+  const SamplerParams& sampling;
+  const GenerateParams& params;
+  std::shared_ptr<const SteeringVectors> steering;
+};
+// Runs a reply somewhere other than the session's own Context: the server's batch scheduler,
+// where all sessions decode together. Returns what generate() would.
+using ReplyGenerator = std::function<GenerateResult(const ReplyRequest&, const TextCallback&)>;
 
 struct SessionOptions {
   int n_ctx = 4096;
@@ -41,6 +56,10 @@ struct SessionOptions {
   AffectOptions affect;
   std::shared_ptr<const affect::IntentClassifier> intents;
   std::shared_ptr<const affect::SteeringLibrary> steering;
+  // When set, replies go through it and the session holds no KV cache of its own (save() and
+  // resuming from a state file are then the generator's business).
+  ReplyGenerator generator;
+  std::string tenant;  // whose session `name` is (the store's default tenant when empty)
 };
 
 // The language model and what interprets its text.
@@ -49,6 +68,12 @@ struct ChatModel {
   const Tokenizer& tokenizer;
   const ChatTemplate& chat_template;
 };
+
+// Creates session `name` for an existing character, with the card's greetings as the first
+// turn (alternate greetings as swipes), in one transaction; `tenant` owns it. Throws StoreError
+// (e.g. a name in use) or std::runtime_error for a character whose stored card is invalid.
+store::Session start_session(store::Store& store, const store::Character& character, const std::string& name,
+                             const std::string& tenant = {});
 
 class ChatSession {
  public:
@@ -106,7 +131,7 @@ class ChatSession {
   store::Session session_;
   std::optional<CharacterCard> card_;
   ContextBuilder builder_;
-  Context ctx_;
+  std::unique_ptr<Context> ctx_;  // null when options_.generator runs the replies
   std::unique_ptr<Context> aux_;  // summaries, fact extraction and embeddings: keeps ctx_'s cache intact
   memory::MemoryIndex recall_;
   int window_start_ = 0;
