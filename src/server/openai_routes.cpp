@@ -3,6 +3,7 @@
 
 #include <mutex>
 
+#include "dialogue/png_card.h"
 #include "server/api_error.h"
 #include "server/event_stream.h"
 #include "server/generation.h"
@@ -377,7 +378,7 @@ void embeddings(ServerState& state, const httplib::Request& req, httplib::Respon
   }
   if (inputs.size() > 256) throw bad_request("'input' holds more than 256 items", "input");
   const std::string format = body.value("encoding_format", std::string("float"));
-  if (format != "float") throw bad_request("'encoding_format' must be float", "encoding_format");
+  if (format != "float" && format != "base64") throw bad_request("'encoding_format' must be float or base64", "encoding_format");
   OJson data = OJson::array();
   int total = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -385,7 +386,12 @@ void embeddings(ServerState& state, const httplib::Request& req, httplib::Respon
       if (t < 0 || t >= state.tokenizer->n_vocab()) throw bad_request("'input' holds token id " + std::to_string(t) + " outside the vocabulary", "input");
     }
     total += static_cast<int>(inputs[i].size());
-    data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", state.embed(inputs[i])}});
+    const std::vector<float> v = state.embed(inputs[i]);
+    OJson embedding = v;
+    if (format == "base64") {  // little-endian float32, as OpenAI sends it (and the SDK asks by default)
+      embedding = dialogue::png::base64_encode(std::string_view(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(float)));
+    }
+    data.push_back({{"object", "embedding"}, {"index", i}, {"embedding", embedding}});
   }
   send_json(res, OJson{{"object", "list"}, {"data", data}, {"model", state.options.model_id},
                        {"usage", {{"prompt_tokens", total}, {"total_tokens", total}}}});
