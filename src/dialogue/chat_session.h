@@ -101,6 +101,12 @@ class ChatSession {
   // /memory-style inspection and tests.
   BuiltContext preview(const std::string& user_text);
 
+  // Per-reply settings: the server applies a request's max_tokens / temperature / seed this way
+  // and puts the session's own back afterwards.
+  const SessionOptions& options() const { return options_; }
+  void set_sampling(const SamplerParams& sampling) { options_.sampling = sampling; }
+  void set_max_reply_tokens(int n) { options_.max_reply_tokens = n; }
+
   const store::Session& record() const { return session_; }
   const CharacterCard* card() const { return card_ ? &*card_ : nullptr; }
   std::vector<store::Turn> turns() { return store_.turns(session_.id); }

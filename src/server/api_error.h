@@ -22,6 +22,7 @@ class ApiError : public std::runtime_error {
   // OpenAI's error types by status: invalid_request_error, authentication_error, ...
   std::string type() const;
   nlohmann::json to_json() const;
+  int retry_after_seconds = 0;  // > 0: sent as Retry-After (429, 503)
 
  private:
   int status_;

@@ -68,10 +68,12 @@ Caller authenticate(ServerState& state_, const httplib::Request& req, Access acc
     const RateLimiter::Decision d = state_.rate_limiter.take(key->id, key->rate_limit_per_minute);
     if (!d.allowed) {
       state_.metrics.rate_limited.inc();
-      throw ApiError(429, "rate limit of " + std::to_string(key->rate_limit_per_minute) +
-                              " requests per minute reached; retry in " +
-                              std::to_string(static_cast<int>(std::ceil(d.retry_after_seconds))) + " s",
-                     std::nullopt, "rate_limit_exceeded");
+      const int wait = std::max(1, static_cast<int>(std::ceil(d.retry_after_seconds)));
+      ApiError e(429, "rate limit of " + std::to_string(key->rate_limit_per_minute) +
+                          " requests per minute reached; retry in " + std::to_string(wait) + " s",
+                 std::nullopt, "rate_limit_exceeded");
+      e.retry_after_seconds = wait;
+      throw e;
     }
   }
   if (access == Access::Admin && !caller.admin) throw ApiError(403, "this route needs an admin key");
@@ -90,7 +92,7 @@ std::function<void(const httplib::Request&, httplib::Response&)> Router::wrap(st
       handler(req, res, caller);
     } catch (const ApiError& e) {
       send_json(res, e.to_json(), e.status());
-      if (e.status() == 429) res.set_header("Retry-After", "1");
+      if (e.retry_after_seconds > 0) res.set_header("Retry-After", std::to_string(e.retry_after_seconds));
       error_type = e.type();
     } catch (const SchedulerError& e) {
       send_json(res, error_body(e.status, e.what()), e.status);
@@ -119,13 +121,17 @@ void Router::del(const std::string& p, const std::string& l, Access a, Handler h
 // ---------------------------------------------------------------------------------------------
 // ServerState
 
-ServerState::ServerState() = default;
+ServerState::ServerState() {
+  static std::atomic<uint64_t> next{1};
+  instance_ = next++;
+}
 ServerState::~ServerState() = default;
 
 store::Store& ServerState::store() {
-  // One connection per (thread, server): several test servers may run in one process.
-  thread_local std::map<const ServerState*, std::unique_ptr<store::Store>> stores;
-  auto& s = stores[this];
+  // One connection per (thread, server): several servers may run in one process (tests), one after
+  // another at the same address, so they are told apart by a number that is never reused.
+  thread_local std::map<uint64_t, std::unique_ptr<store::Store>> stores;
+  auto& s = stores[instance_];
   if (!s) s = store::open_store(options.db);
   return *s;
 }

@@ -103,6 +103,7 @@ class ServerState {
  private:
   std::mutex embed_mutex_;
   std::unique_ptr<Context> embed_ctx_;
+  uint64_t instance_ = 0;  // unique per ServerState in this process: keys the per-thread store cache
 };
 
 using Handler = std::function<void(const httplib::Request&, httplib::Response&, const Caller&)>;

@@ -51,6 +51,12 @@ dialogue::SessionOptions SessionManager::session_options(const store::Session& r
   o.intents = state_.intents;
   o.steering = state_.remote ? nullptr : state_.steering;  // a remote backend takes prompt-level fusion only
   o.tenant = record.tenant;
+  // The session's own user name and persona (POST /sessions stores them in its settings).
+  const nlohmann::json settings = nlohmann::json::parse(record.settings_json, nullptr, false);
+  if (settings.is_object()) {
+    if (settings.contains("user_name") && settings["user_name"].is_string()) o.user_name = settings["user_name"];
+    if (settings.contains("persona") && settings["persona"].is_string()) o.persona = settings["persona"];
+  }
   const std::string key = slot_key(record.id);
   const std::string owner = record.tenant;
   ServerState* s = &state_;

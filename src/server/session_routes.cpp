@@ -3,9 +3,8 @@
 // and export. Conversation steps run on the live ChatSession through SessionManager::with_session
 // (one step per session at a time); plain reads use this thread's store connection.
 //
-// Per-request max_tokens / temperature / seed: a ChatSession fixes its reply length and sampling
-// when it opens (SessionOptions; the server's --max-reply), and offers no per-reply override, so
-// these fields are checked for their type and otherwise not applied.
+// Per-request max_tokens / temperature / seed apply to that reply only: the session's own settings
+// (the server's --max-reply and sampling defaults) are put back afterwards.
 #include <httplib.h>
 
 #include <atomic>
@@ -52,24 +51,63 @@ std::optional<std::string> optional_string(const Json& body, const char* key) {
   return it->get<std::string>();
 }
 
-// Whether the body asks for a stream; the sampling fields are validated only (see the top).
-bool parse_reply_options(const Json& body) {
-  if (auto it = body.find("max_tokens"); it != body.end() && !it->is_null() &&
-                                         !(it->is_number_integer() && it->get<int64_t>() > 0)) {
-    throw bad_request("'max_tokens' must be a positive integer", "max_tokens");
+// A request's reply settings: whether to stream, and overrides for this reply only.
+struct ReplyOptions {
+  bool stream = false;
+  std::optional<int> max_tokens;
+  std::optional<float> temperature;
+  std::optional<uint64_t> seed;
+};
+
+ReplyOptions parse_reply_options(const Json& body) {
+  ReplyOptions o;
+  if (auto it = body.find("max_tokens"); it != body.end() && !it->is_null()) {
+    if (!(it->is_number_integer() && it->get<int64_t>() > 0 && it->get<int64_t>() <= 1 << 20)) {
+      throw bad_request("'max_tokens' must be a positive integer", "max_tokens");
+    }
+    o.max_tokens = static_cast<int>(it->get<int64_t>());
   }
-  if (auto it = body.find("temperature"); it != body.end() && !it->is_null() &&
-                                          !(it->is_number() && it->get<double>() >= 0)) {
-    throw bad_request("'temperature' must be a number >= 0", "temperature");
+  if (auto it = body.find("temperature"); it != body.end() && !it->is_null()) {
+    if (!(it->is_number() && it->get<double>() >= 0 && it->get<double>() <= 10)) {
+      throw bad_request("'temperature' must be a number between 0 and 10", "temperature");
+    }
+    o.temperature = it->get<float>();
   }
-  if (auto it = body.find("seed"); it != body.end() && !it->is_null() && !it->is_number_integer()) {
-    throw bad_request("'seed' must be an integer", "seed");
+  if (auto it = body.find("seed"); it != body.end() && !it->is_null()) {
+    if (!it->is_number_integer()) throw bad_request("'seed' must be an integer", "seed");
+    o.seed = it->is_number_unsigned() ? it->get<uint64_t>() : static_cast<uint64_t>(it->get<int64_t>());
   }
   const auto it = body.find("stream");
-  if (it == body.end() || it->is_null()) return false;
-  if (!it->is_boolean()) throw bad_request("'stream' must be true or false", "stream");
-  return it->get<bool>();
+  if (it != body.end() && !it->is_null()) {
+    if (!it->is_boolean()) throw bad_request("'stream' must be true or false", "stream");
+    o.stream = it->get<bool>();
+  }
+  return o;
 }
+
+// Applies a request's overrides to the live session for one step and restores its own settings.
+class ReplyOverride {
+ public:
+  ReplyOverride(ChatSession& chat, const ReplyOptions& o)
+      : chat_(chat), sampling_(chat.options().sampling), max_tokens_(chat.options().max_reply_tokens) {
+    SamplerParams sp = sampling_;
+    if (o.temperature) sp.temperature = *o.temperature;
+    if (o.seed) sp.seed = *o.seed;
+    chat.set_sampling(sp);
+    if (o.max_tokens) chat.set_max_reply_tokens(*o.max_tokens);
+  }
+  ~ReplyOverride() {
+    chat_.set_sampling(sampling_);
+    chat_.set_max_reply_tokens(max_tokens_);
+  }
+  ReplyOverride(const ReplyOverride&) = delete;
+  ReplyOverride& operator=(const ReplyOverride&) = delete;
+
+ private:
+  ChatSession& chat_;
+  SamplerParams sampling_;
+  int max_tokens_;
+};
 
 std::string message_content(const Json& body) {
   const auto it = body.find("content");
@@ -212,12 +250,13 @@ void post_message(ServerState& s, const httplib::Request& req, httplib::Response
   const int64_t id = path_id(req);
   const Json body = json_body(req);
   const std::string content = message_content(body);
-  const bool stream = parse_reply_options(body);
+  const ReplyOptions options = parse_reply_options(body);
   owned_session(s.store(), caller, id);  // a 404 before any stream starts
-  if (!stream) {
+  if (!options.stream) {
     OJson out;
     s.sessions->with_session(caller, id, [&](ChatSession& chat, store::Store& store) {
       const int user_position = next_position(store, id);
+      const ReplyOverride override_settings(chat, options);
       chat.reply(content);
       const std::vector<store::Turn> turns = store.turns(id);
       out = {{"user", turn_json(turn_at(turns, user_position))},
@@ -229,8 +268,9 @@ void post_message(ServerState& s, const httplib::Request& req, httplib::Response
   }
   const std::atomic<bool>* stopping = &s.stopping;
   serve_reply_stream(s, res, caller, id, true,
-                     [content, stopping, id](ChatSession& chat, store::Store& store, ReplyRelay& relay) {
+                     [content, stopping, id, options](ChatSession& chat, store::Store& store, ReplyRelay& relay) {
                        relay.set_user_position(next_position(store, id));
+                       const ReplyOverride override_settings(chat, options);
                        try {
                          chat.reply(content, [&](std::string_view t) { return relay.piece(t, *stopping); });
                        } catch (...) {
@@ -250,13 +290,14 @@ void post_message(ServerState& s, const httplib::Request& req, httplib::Response
 void regenerate(ServerState& s, const httplib::Request& req, httplib::Response& res, const Caller& caller) {
   const int64_t id = path_id(req);
   const Json body = req.body.empty() ? Json::object() : json_body(req);
-  const bool stream = parse_reply_options(body);
+  const ReplyOptions options = parse_reply_options(body);
   owned_session(s.store(), caller, id);
   require_reply_to_regenerate(s.store(), id);
-  if (!stream) {
+  if (!options.stream) {
     OJson out;
     s.sessions->with_session(caller, id, [&](ChatSession& chat, store::Store& store) {
       require_reply_to_regenerate(store, id);
+      const ReplyOverride override_settings(chat, options);
       chat.regenerate();
       out = {{"reply", turn_json(store.turns(id).back())}, {"affect", current_affect(chat)}};
     });
@@ -264,8 +305,9 @@ void regenerate(ServerState& s, const httplib::Request& req, httplib::Response& 
     return;
   }
   const std::atomic<bool>* stopping = &s.stopping;
-  serve_reply_stream(s, res, caller, id, false, [stopping, id](ChatSession& chat, store::Store& store, ReplyRelay& relay) {
+  serve_reply_stream(s, res, caller, id, false, [stopping, id, options](ChatSession& chat, store::Store& store, ReplyRelay& relay) {
     require_reply_to_regenerate(store, id);
+    const ReplyOverride override_settings(chat, options);
     chat.regenerate([&](std::string_view t) { return relay.piece(t, *stopping); });
     relay.events->push(sse_frame(
         dump(OJson{{"reply", turn_json(store.turns(id).back())}, {"affect", current_affect(chat)}}), "done"));
