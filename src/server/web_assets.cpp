@@ -10,7 +10,7 @@
 KINDRED_INCBIN(kindred_web_index_html, KINDRED_WEB_DIR "/index.html");
 KINDRED_INCBIN(kindred_web_app_js, KINDRED_WEB_DIR "/app.js");
 KINDRED_INCBIN(kindred_web_style_css, KINDRED_WEB_DIR "/style.css");
-KINDRED_INCBIN(kindred_web_openapi_json, KINDRED_WEB_DIR "/openapi.json");
+KINDRED_INCBIN(kindred_web_openapi_json, KINDRED_DOCS_DIR "/openapi.json");
 
 extern "C" const char kindred_web_index_html[], kindred_web_index_html_end[];
 extern "C" const char kindred_web_app_js[], kindred_web_app_js_end[];
