@@ -603,6 +603,7 @@ void BatchScheduler::finish(Active& a, StopReason reason, std::optional<std::str
   {
     std::lock_guard lock(mutex_);
     stats_.generated_tokens += result.tokens.size();
+    refresh_snapshot();  // so a client that saw its job finish sees the slot as it left it
   }
   std::lock_guard l(job.mutex_);
   job.outcome.error = std::move(error);
