@@ -17,7 +17,6 @@ window.kindredMoodChart = (() => {
 
   const clamp = (v) => Math.max(-1, Math.min(1, Number(v) || 0));
   const fixed = (v) => Number(v).toFixed(2);
-
   const percent = (p) => `${Math.round(Number(p) * 100)}%`;
 
   // Draws `trajectory` (AffectPoint[], docs/SERVER_API.md) into the <svg> `chart`.

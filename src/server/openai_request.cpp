@@ -247,7 +247,7 @@ Json parse_json_body(const std::string& body) {
     try {
       const Json again = Json::parse(body);
       (void)again;
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {  // parse_error, or out_of_range for a number too large
       throw bad_request(std::string("the request body is not valid JSON: ") + e.what());
     }
     throw bad_request("the request body is not valid JSON");

@@ -151,6 +151,8 @@ TEST(OpenAiApi, BadInputIsAClearClientError) {
   auto c = server.client();
   expect_error(c->Post("/v1/chat/completions", "{not json", "application/json"), 400);
   expect_error(c->Post("/v1/chat/completions", "[1,2]", "application/json"), 400);
+  // Found by fuzz/request_fuzz.cpp: a number too large for a double is a 400, not a 500.
+  expect_error(c->Post("/v1/chat/completions", R"({"prompt":[1,2,33333333333333e33166-)", "application/json"), 400);
   expect_error(post(*c, "/v1/chat/completions", Json{{"messages", "hi"}}), 400, "messages");
   expect_error(post(*c, "/v1/chat/completions", Json{{"model", 5}, {"messages", chat_body("x")["messages"]}}), 400, "model");
   Json b = chat_body("x");

@@ -15,6 +15,7 @@ TEST(WebAssets, EveryAssetIsFoundWithItsContentType) {
   };
   for (const Expected& e : {Expected{"/", "text/html; charset=utf-8"}, Expected{"/index.html", "text/html; charset=utf-8"},
                             Expected{"/web/app.js", "text/javascript; charset=utf-8"},
+                            Expected{"/web/mood_chart.js", "text/javascript; charset=utf-8"},
                             Expected{"/web/style.css", "text/css; charset=utf-8"},
                             Expected{"/openapi.json", "application/json; charset=utf-8"}}) {
     const auto asset = find_web_asset(e.path);
@@ -34,6 +35,7 @@ TEST(WebAssets, PageReferencesTheOtherAssetsAndTheKindredApi) {
   const std::string_view html = find_web_asset("/")->body;
   EXPECT_TRUE(html.starts_with("<!doctype html>"));
   EXPECT_NE(html.find("src=\"/web/app.js\""), std::string_view::npos);
+  EXPECT_NE(html.find("src=\"/web/mood_chart.js\""), std::string_view::npos);
   EXPECT_NE(html.find("href=\"/web/style.css\""), std::string_view::npos);
   EXPECT_NE(html.find("id=\"mood-chart\""), std::string_view::npos);
   const std::string_view js = find_web_asset("/web/app.js")->body;
