@@ -3,6 +3,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "util/utf8.h"
 #include "sampling/json_schema.h"
 
 namespace kindred {
@@ -25,23 +26,7 @@ std::vector<char32_t> code_points(std::string_view s) {
   return out;
 }
 
-void append_utf8(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
+using util::append_utf8;
 
 // One code point as GBNF writes it inside a string literal or a character class.
 std::string gbnf_char(char32_t cp, bool in_class) {

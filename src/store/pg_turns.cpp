@@ -208,16 +208,10 @@ pqxx::binarystring embedding_bytes(const std::vector<float>& embedding) {
   return pqxx::binarystring(embedding.empty() ? &kNone : embedding.data(), embedding.size() * sizeof(float));
 }
 
-void check_memory(const Memory& m) {
-  require_non_empty(m.text, "text");
+// The shared checks, and PostgreSQL's own: text must not hold NUL (libpq would cut it there).
+void check_pg_memory(const Memory& m) {
   pg::require_no_nul(m.text, "text");
-  if (m.level < 0) throw StoreError("level: must be >= 0");
-  if (m.first_turn && *m.first_turn < 0) throw StoreError("first_turn: must be >= 0");
-  if (m.last_turn && *m.last_turn < 0) throw StoreError("last_turn: must be >= 0");
-  if (m.first_turn && m.last_turn && *m.first_turn > *m.last_turn) {
-    throw StoreError("first_turn: must not be after last_turn");
-  }
-  check_metadata(m.metadata_json);
+  check_memory(m);
 }
 
 }  // namespace
@@ -225,7 +219,7 @@ void check_memory(const Memory& m) {
 Memory PgStore::create_memory(const Memory& m) {
   Memory out = m;
   mutate("create_memory", [&](pqxx::transaction_base& tx) {
-    check_memory(m);
+    check_pg_memory(m);
     if (m.session_id) require_session(tx, *m.session_id, /*lock=*/false);
     out.created_at = m.created_at != 0 ? m.created_at : now();
     out.id = int64(tx.exec_params1("INSERT INTO memories (session_id, kind, level, text, first_turn, last_turn, "
@@ -265,7 +259,7 @@ std::vector<Memory> PgStore::list_memories(const MemoryFilter& filter) {
 
 void PgStore::update_memory(const Memory& m) {
   mutate("update_memory " + std::to_string(m.id), [&](pqxx::transaction_base& tx) {
-    check_memory(m);
+    check_pg_memory(m);
     if (m.session_id) require_session(tx, *m.session_id, /*lock=*/false);
     const auto r = tx.exec_params(
         "UPDATE memories SET session_id = $1, kind = $2, level = $3, text = $4, first_turn = $5, last_turn = $6, "

@@ -217,16 +217,6 @@ Memory read_memory(const Stmt& st) {
                 .metadata_json = st.text(9)};
 }
 
-void check_memory(const Memory& m) {
-  require_non_empty(m.text, "text");
-  if (m.level < 0) throw StoreError("level: must be >= 0");
-  if (m.first_turn && *m.first_turn < 0) throw StoreError("first_turn: must be >= 0");
-  if (m.last_turn && *m.last_turn < 0) throw StoreError("last_turn: must be >= 0");
-  if (m.first_turn && m.last_turn && *m.first_turn > *m.last_turn) {
-    throw StoreError("first_turn: must not be after last_turn");
-  }
-  check_metadata(m.metadata_json);
-}
 
 }  // namespace
 

@@ -57,6 +57,17 @@ void require_non_empty(std::string_view text, std::string_view field) {
   if (text.empty()) throw StoreError(std::string(field) + ": must not be empty");
 }
 
+void check_memory(const Memory& m) {
+  require_non_empty(m.text, "text");
+  if (m.level < 0) throw StoreError("level: must be >= 0");
+  if (m.first_turn && *m.first_turn < 0) throw StoreError("first_turn: must be >= 0");
+  if (m.last_turn && *m.last_turn < 0) throw StoreError("last_turn: must be >= 0");
+  if (m.first_turn && m.last_turn && *m.first_turn > *m.last_turn) {
+    throw StoreError("first_turn: must not be after last_turn");
+  }
+  require_json(m.metadata_json, "metadata_json");
+}
+
 void check_api_key(const ApiKey& key) {
   require_non_empty(key.name, "name");
   const bool hex = key.key_hash.size() == 64 && key.key_hash.find_first_not_of("0123456789abcdef") == std::string::npos;
