@@ -68,7 +68,7 @@ OJson final_body(const ServerState& s, const CompletionRequest& r, const Generat
 }
 
 void completion(ServerState& state, const httplib::Request& req, httplib::Response& res, const Caller& caller) {
-  if (!state.scheduler) throw ApiError(501, "this server has no local model");
+  if (!state.scheduler) throw ApiError(501, "this server generates through --backend for Kindred sessions only; send raw completions to the backend itself");
   const Json body = json_body(req);
   CompletionRequest r = parse_llama_completion_request(body, state.limits());
   std::vector<int32_t> prompt = r.token_prompts.empty() ? state.tokenize_prompt(r.prompts[0]) : r.token_prompts[0];
@@ -183,7 +183,7 @@ void add_llama_routes(Router& router, ServerState& state) {
     send_json(res, out);
   });
   router.post(R"(/slots/(\d+))", "/slots/{id}", Access::Admin, [s](const httplib::Request& req, httplib::Response& res, const Caller&) {
-    if (!s->scheduler) throw ApiError(501, "this server has no local model");
+    if (!s->scheduler) throw ApiError(501, "this server generates through --backend for Kindred sessions only; send raw completions to the backend itself");
     const int id = static_cast<int>(std::stol(req.matches[1].str().substr(0, 9)));
     const std::string action = req.get_param_value("action");
     const Json body = req.body.empty() ? Json::object() : json_body(req);

@@ -85,7 +85,7 @@ void chat_completions(ServerState& state, const httplib::Request& req, httplib::
   const std::string prompt_text = state.render_chat(r.messages, tools.enabled ? r.tools : OJson(nullptr));
   std::vector<int32_t> prompt = state.tokenize_prompt(prompt_text);
   if (r.settings.max_tokens < 0) r.settings.max_tokens = std::max(1, state.n_ctx() - static_cast<int>(prompt.size()));
-  if (!state.scheduler) throw ApiError(501, "this server has no local model");
+  if (!state.scheduler) throw ApiError(501, "this server generates through --backend for Kindred sessions only; send raw completions to the backend itself");
 
   const std::string id = random_id("chatcmpl-");
   const int64_t created = unix_seconds();
@@ -216,7 +216,7 @@ void completions(ServerState& state, const httplib::Request& req, httplib::Respo
   const Json body = json_body(req);
   CompletionRequest r = parse_completion_request(body, state.limits());
   state.check_model(r.model);
-  if (!state.scheduler) throw ApiError(501, "this server has no local model");
+  if (!state.scheduler) throw ApiError(501, "this server generates through --backend for Kindred sessions only; send raw completions to the backend itself");
   std::shared_ptr<const Grammar> grammar = output_grammar(r.settings.format);
   const std::string id = random_id("cmpl-");
   const int64_t created = unix_seconds();

@@ -198,7 +198,8 @@ Server::Server(std::unique_ptr<ServerState> state) : state_(std::move(state)) {
                                 s.options.host + "'; use API keys (--admin-key) to listen there");
   }
   if (!s.tokenizer || !s.chat_template) throw std::invalid_argument("the server needs a tokenizer and a chat template");
-  if (s.model && !s.scheduler) {
+  // With a remote backend every generation goes there, so no local scheduler is made.
+  if (s.model && !s.scheduler && !s.remote) {
     SchedulerOptions so = s.options.scheduler;
     if (so.state_dir.empty()) so.state_dir = s.options.state_dir;
     s.scheduler = std::make_unique<BatchScheduler>(*s.model, *s.tokenizer, so);

@@ -98,6 +98,9 @@ try {
   check(creply.body.user.affect && creply.body.user.affect.user_emotion, "C's user turn lacks the detected emotion");
   const after = await metric(a, "kindred_generated_tokens_total");
   check(after > before, `A generated no tokens for C (${before} → ${after})`);
+  // Raw completions are not proxied: C says so rather than generating locally.
+  const raw = await call(c, "POST", "/v1/chat/completions", admin, { messages: [{ role: "user", content: "hi" }] });
+  check(raw.status === 501 && raw.body.error, `raw completion on C: HTTP ${raw.status}`);
   console.log(`remote backend: C's reply was generated on A (${after - before} tokens)`);
 } catch (e) {
   console.error("FAIL:", e.message);
